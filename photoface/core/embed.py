@@ -1,0 +1,152 @@
+"""Face embeddings: an onnxruntime model read by its metadata, behind a small protocol."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from photoface.errors import ModelMissingError, PhotofaceError
+
+log = logging.getLogger(__name__)
+
+MODEL_GLOB = "photoface-*.onnx"
+META_PREFIX = "photoface."
+# int8 at rest: components of a 128-D unit vector rarely pass +-0.5, so 1/256 steps keep them
+# well resolved; the rare clipped component is absorbed by re-normalising.
+QUANT_SCALE = 256.0
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a model file says about itself in its ONNX metadata_props."""
+
+    model_id: str
+    input_size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    embedding_size: int
+    threshold: float
+    compatible_with: tuple[str, ...] = field(default_factory=tuple)
+
+    def can_compare_with(self, other_model_id: str | None) -> bool:
+        return other_model_id == self.model_id or other_model_id in self.compatible_with
+
+    @classmethod
+    def from_metadata(cls, meta: dict[str, str], source: str = "model") -> ModelInfo:
+        def get(key: str) -> str:
+            try:
+                return meta[META_PREFIX + key]
+            except KeyError:
+                raise PhotofaceError(f"{source} lacks metadata '{META_PREFIX}{key}'") from None
+
+        try:
+            return cls(
+                model_id=get("model_id"),
+                input_size=int(get("input_size")),
+                mean=tuple(float(v) for v in json.loads(get("mean"))),
+                std=tuple(float(v) for v in json.loads(get("std"))),
+                embedding_size=int(get("embedding_size")),
+                threshold=float(get("threshold")),
+                compatible_with=tuple(json.loads(meta.get(META_PREFIX + "compatible_with", "[]"))),
+            )
+        except (ValueError, TypeError) as e:
+            raise PhotofaceError(f"{source} has malformed photoface metadata: {e}") from e
+
+
+class Embedder(Protocol):
+    info: ModelInfo
+
+    def embed(self, crops: np.ndarray) -> np.ndarray:
+        """(N, S, S, 3) uint8 aligned crops -> (N, D) float32 unit vectors."""
+        ...
+
+
+def preprocess(crops: np.ndarray, info: ModelInfo) -> np.ndarray:
+    """uint8 NHWC crops to the float32 NCHW tensor the model expects."""
+    x = np.asarray(crops, dtype=np.float32)
+    if x.ndim != 4 or x.shape[1:] != (info.input_size, info.input_size, 3):
+        n = info.input_size
+        raise ValueError(f"crops must be (N, {n}, {n}, 3), got {x.shape}")
+    x = (x - np.asarray(info.mean, np.float32)) / np.asarray(info.std, np.float32)
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+
+class OnnxEmbedder:
+    """Our embedding network in onnxruntime with explicit thread settings."""
+
+    def __init__(self, path: Path, threads: int = 2, batch_size: int = 64) -> None:
+        import onnxruntime as ort
+
+        if not Path(path).is_file():
+            raise ModelMissingError(f"embedding model not found: {path}")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        try:
+            self._session = ort.InferenceSession(
+                str(path), opts, providers=["CPUExecutionProvider"]
+            )
+        except Exception as e:  # onnxruntime raises its own untyped errors
+            raise PhotofaceError(f"cannot load embedding model {path}: {e}") from e
+        meta = self._session.get_modelmeta().custom_metadata_map
+        self.info = ModelInfo.from_metadata(meta, source=str(path))
+        self.path = Path(path)
+        self.batch_size = batch_size
+        self._input = self._session.get_inputs()[0].name
+
+    def embed(self, crops: np.ndarray) -> np.ndarray:
+        if len(crops) == 0:
+            return np.zeros((0, self.info.embedding_size), np.float32)
+        out = []
+        for i in range(0, len(crops), self.batch_size):
+            x = preprocess(crops[i : i + self.batch_size], self.info)
+            out.append(self._session.run(["embedding"], {self._input: x})[0])
+        return normalize(np.concatenate(out).astype(np.float32))
+
+
+def normalize(v: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    return (v / np.maximum(n, 1e-12)).astype(np.float32)
+
+
+def quantize(v: np.ndarray) -> np.ndarray:
+    """Unit float vectors (N, D) to int8 codes (N, D): D bytes per face at rest."""
+    return np.clip(np.rint(np.asarray(v) * QUANT_SCALE), -127, 127).astype(np.int8)
+
+
+def dequantize(q: np.ndarray) -> np.ndarray:
+    return normalize(np.asarray(q, dtype=np.float32) / QUANT_SCALE)
+
+
+def find_model(models_dir: Path) -> Path | None:
+    """The bundled embedding model (the newest by name when several are present)."""
+    found = sorted(Path(models_dir).glob(MODEL_GLOB))
+    return found[-1] if found else None
+
+
+NO_MODEL_HELP = (
+    "No face-embedding model is installed, so faces cannot be grouped into people. "
+    "Train and install one with `pip install -e '.[train]'` then "
+    "`python -m training.prepare && python -m training.train && python -m training.export` "
+    "(see README, Training), or set PHOTOFACE_MODEL to an ONNX file that follows the "
+    "model contract."
+)
+
+
+def load_default_embedder(threads: int = 2) -> OnnxEmbedder:
+    """The model in PHOTOFACE_MODEL, else the bundled one; a clear error when there is none."""
+    import os
+
+    from photoface import paths
+
+    override = os.environ.get("PHOTOFACE_MODEL")
+    path = Path(override) if override else find_model(paths.bundled_models_dir())
+    if path is None:
+        raise ModelMissingError(NO_MODEL_HELP)
+    return OnnxEmbedder(path, threads=threads)

@@ -1,0 +1,80 @@
+"""The library's SQLite schema as ordered migrations; PRAGMA user_version is the version."""
+
+from __future__ import annotations
+
+import sqlite3
+
+APPLICATION_ID = 0x70664643  # "pfFC": marks a database file as a photoface library
+
+MIGRATIONS: list[str] = [
+    # 1: the first schema
+    """
+    CREATE TABLE photos (
+        id INTEGER PRIMARY KEY,
+        hash TEXT NOT NULL UNIQUE,
+        path TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        detector TEXT NOT NULL,
+        scanned_at REAL NOT NULL
+    );
+    CREATE INDEX photos_path ON photos(path);
+    CREATE TABLE people (
+        id INTEGER PRIMARY KEY,
+        name TEXT,
+        hidden INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE faces (
+        id INTEGER PRIMARY KEY,
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL, h REAL NOT NULL,
+        landmarks BLOB NOT NULL,
+        score REAL NOT NULL,
+        quality REAL NOT NULL,
+        crop BLOB NOT NULL,
+        embedding BLOB,
+        model_id TEXT,
+        person_id INTEGER REFERENCES people(id) ON DELETE SET NULL,
+        locked INTEGER NOT NULL DEFAULT 0,
+        removed INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX faces_photo ON faces(photo_id);
+    CREATE INDEX faces_person ON faces(person_id);
+    CREATE TABLE rejections (
+        face_id INTEGER NOT NULL REFERENCES faces(id) ON DELETE CASCADE,
+        person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        PRIMARY KEY (face_id, person_id)
+    );
+    CREATE TABLE scan_errors (
+        path TEXT PRIMARY KEY,
+        size INTEGER,
+        mtime_ns INTEGER,
+        reason TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE TABLE ops (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        description TEXT NOT NULL,
+        before TEXT NOT NULL,
+        after TEXT NOT NULL,
+        undone INTEGER NOT NULL DEFAULT 0,
+        at REAL NOT NULL
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection, current: int) -> None:
+    """Bring a library at version `current` up to SCHEMA_VERSION, one transaction per step."""
+    for version in range(current, SCHEMA_VERSION):
+        with conn:
+            conn.executescript("BEGIN;" + MIGRATIONS[version] + ";")
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")

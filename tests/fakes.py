@@ -1,0 +1,85 @@
+"""Test doubles and generated data: a tiny ONNX embedding model, fake embedders, photos."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from photoface.core.embed import ModelInfo, normalize
+
+TINY_INFO = dict(
+    model_id="tiny-test-v1",
+    input_size="96",
+    mean=json.dumps([127.5, 127.5, 127.5]),
+    std=json.dumps([128.0, 128.0, 128.0]),
+    embedding_size="128",
+    threshold="0.9",
+    compatible_with="[]",
+)
+
+
+def build_tiny_model(path: Path, model_id: str = "tiny-test-v1", seed: int = 0,
+                     compatible_with: tuple[str, ...] = ()) -> Path:  # fmt: skip
+    """A real ONNX file following the model contract: 8x8 average pooling, a fixed random
+    projection to 128-D, L2 normalisation in the graph, photoface metadata."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((3 * 12 * 12, 128)).astype(np.float32)
+    graph = helper.make_graph(
+        [
+            helper.make_node("AveragePool", ["input"], ["pooled"], kernel_shape=[8, 8],
+                             strides=[8, 8]),  # fmt: skip
+            helper.make_node("Flatten", ["pooled"], ["flat"], axis=1),
+            helper.make_node("MatMul", ["flat", "w"], ["raw"]),
+            helper.make_node("LpNormalization", ["raw"], ["embedding"], axis=1, p=2),
+        ],
+        "tiny",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, 96, 96])],
+        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["N", 128])],
+        initializer=[numpy_helper.from_array(w, "w")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    meta = dict(TINY_INFO, model_id=model_id, compatible_with=json.dumps(list(compatible_with)))
+    for k, v in meta.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = "photoface." + k, v
+    onnx.checker.check_model(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return path
+
+
+class FakeEmbedder:
+    """Embeds a crop by hashing its coarse look: deterministic, no model file."""
+
+    def __init__(self, model_id: str = "fake-v1", threshold: float = 0.9) -> None:
+        self.info = ModelInfo(model_id, 96, (127.5,) * 3, (128.0,) * 3, 128, threshold)
+        self._w = np.random.default_rng(1).standard_normal((3 * 12 * 12, 128)).astype(np.float32)
+        self.calls = 0
+
+    def embed(self, crops: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        x = crops.astype(np.float32).reshape(len(crops), 12, 8, 12, 8, 3).mean((2, 4))
+        return normalize((x.reshape(len(crops), -1) - 127.5) @ self._w)
+
+
+def astronaut() -> np.ndarray:
+    """A public-domain photo with one clear face (NASA), shipped by scikit-image."""
+    from skimage import data
+
+    return data.astronaut()
+
+
+def people_embeddings(n_people: int, per_person: int, dim: int = 128, spread: float = 0.25,
+                      seed: int = 0) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Unit vectors around n_people random centres; returns (x, true labels)."""
+    rng = np.random.default_rng(seed)
+    centres = normalize(rng.standard_normal((n_people, dim)))
+    labels = np.repeat(np.arange(n_people), per_person)
+    x = centres[labels] + spread * rng.standard_normal((len(labels), dim)) / np.sqrt(dim)
+    return normalize(x).astype(np.float32), labels
