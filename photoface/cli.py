@@ -256,13 +256,12 @@ def cmd_export(ctx: Context) -> int:
 
 
 def cmd_info(ctx: Context) -> int:
-    from photoface.core.embed import find_model
-
     _out(f"library: {ctx.library_path}")
     for k, v in ctx.library.counts().items():
         _out(f"  {k}: {v}")
-    model = find_model(paths.bundled_models_dir())
-    _out(f"embedding model: {model or 'none installed'}")
+    embedder = ctx.embedder(required=False)
+    model = f"{embedder.info.model_id} ({embedder.path})" if embedder else "none installed"
+    _out(f"embedding model: {model}")
     _out(f"detector: {ctx.settings.detector}")
     return 0
 

@@ -31,8 +31,9 @@ def build_tiny_model(path: Path, model_id: str = "tiny-test-v1", seed: int = 0,
     w = rng.standard_normal((3 * 12 * 12, 128)).astype(np.float32)
     graph = helper.make_graph(
         [
-            helper.make_node("AveragePool", ["input"], ["pooled"], kernel_shape=[8, 8],
-                             strides=[8, 8]),  # fmt: skip
+            helper.make_node(
+                "AveragePool", ["input"], ["pooled"], kernel_shape=[8, 8], strides=[8, 8]
+            ),  # fmt: skip
             helper.make_node("Flatten", ["pooled"], ["flat"], axis=1),
             helper.make_node("MatMul", ["flat", "w"], ["raw"]),
             helper.make_node("LpNormalization", ["raw"], ["embedding"], axis=1, p=2),
@@ -83,3 +84,28 @@ def people_embeddings(n_people: int, per_person: int, dim: int = 128, spread: fl
     labels = np.repeat(np.arange(n_people), per_person)
     x = centres[labels] + spread * rng.standard_normal((len(labels), dim)) / np.sqrt(dim)
     return normalize(x).astype(np.float32), labels
+
+
+def fill_library(library, x: np.ndarray, photo_of: np.ndarray, model_id: str = "fake-v1",
+                 quality: np.ndarray | None = None) -> list[int]:  # fmt: skip
+    """Add faces with embeddings `x` to `library`, face i in photo `photo_of[i]`; face ids."""
+    from photoface.core import align
+    from photoface.core.embed import quantize
+    from photoface.store import FaceRecord, PhotoRecord
+
+    crop = align.encode_jpeg(np.full((144, 144, 3), 128, np.uint8))
+    codes = quantize(x)
+    ids: list[int] = []
+    for ph in np.unique(photo_of):
+        rows = np.nonzero(photo_of == ph)[0]
+        faces = [
+            FaceRecord(box=(10.0 * k, 10.0, 50.0, 60.0), landmarks=np.zeros((5, 2), np.float32),
+                       score=0.9, quality=1.0 if quality is None else float(quality[i]),
+                       crop_jpeg=crop, embedding=codes[i], model_id=model_id)
+            for k, i in enumerate(rows)
+        ]  # fmt: skip
+        photo = PhotoRecord(f"hash{ph}", f"/photos/{ph}.jpg", 1, 1, 640, 480, "fake")
+        library.add_photo(photo, faces)
+    got = library._q("SELECT id FROM faces ORDER BY id")
+    ids = [r[0] for r in got]
+    return ids

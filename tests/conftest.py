@@ -1,0 +1,48 @@
+"""Shared fixtures: a fresh data dir per test, the tiny ONNX model, the shared datasets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from photoface import paths
+from tests.fakes import build_tiny_model
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED_DATA = SHARED / "data"
+# Where `photoface setup-blazeface` put the model, read before any test moves the data dir.
+REAL_USER_MODELS = paths.user_models_dir()
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own empty data dir and no embedding model unless it asks for one."""
+    d = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("PHOTOFACE_HOME", str(d))
+    monkeypatch.delenv("PHOTOFACE_MODEL", raising=False)
+    monkeypatch.delenv("PHOTOFACE_MODELS", raising=False)
+    return d
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("model") / "photoface-tiny.onnx")
+
+
+@pytest.fixture
+def with_model(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("PHOTOFACE_MODEL", str(tiny_model))
+    return tiny_model
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not here")
+    return SHARED_DATA
+
+
+def in_ci() -> bool:
+    return bool(os.environ.get("CI"))

@@ -1,0 +1,129 @@
+"""Clustering: average linkage from sums, the sparse graph, and every constraint."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from photoface.core import cluster
+from photoface.core.cluster import ClusterParams, agglomerate
+from tests.fakes import people_embeddings
+
+
+def purity_and_splits(roots: np.ndarray, truth: np.ndarray) -> tuple[int, int]:
+    """(clusters mixing people, people split over clusters)."""
+    mixed = sum(len(set(truth[roots == r])) > 1 for r in np.unique(roots))
+    split = sum(len(set(roots[truth == t])) > 1 for t in np.unique(truth))
+    return mixed, split
+
+
+def test_knn_edges_match_brute_force():
+    x, _ = people_embeddings(5, 12, seed=3)
+    a, b, d = cluster.knn_edges(x, k=6, max_dist=1.5, block=7)
+    full = 2 - 2 * x @ x.T
+    np.fill_diagonal(full, np.inf)
+    expected = set()
+    for i in range(len(x)):
+        for j in np.argsort(full[i])[:6]:
+            if full[i, j] <= 1.5:
+                expected.add((min(i, j), max(i, j)))
+    assert set(zip(a.tolist(), b.tolist(), strict=True)) == expected
+    np.testing.assert_allclose(d, full[a, b], atol=1e-5)
+
+
+def test_average_linkage_from_sums_equals_the_mean_pairwise_distance():
+    x, _ = people_embeddings(2, 7, seed=4)
+    A, B = x[:5], x[5:]
+    brute = np.mean([np.sum((p - q) ** 2) for p in A for q in B])
+    via_sums = 2 - 2 * A.sum(0) @ B.sum(0) / (len(A) * len(B))
+    assert via_sums == pytest.approx(brute, abs=1e-5)
+
+
+def test_separated_people_are_recovered():
+    x, truth = people_embeddings(8, 10, spread=0.5, seed=1)
+    photos = np.arange(len(x))
+    roots = agglomerate(x, photos, ClusterParams(threshold=1.0, min_size=3))
+    assert purity_and_splits(roots, truth) == (0, 0)
+
+
+def test_threshold_stops_merging_distinct_people():
+    x, truth = people_embeddings(4, 6, spread=0.3, seed=2)
+    roots = agglomerate(x, np.arange(len(x)), ClusterParams(threshold=0.05))
+    assert len(np.unique(roots)) > 4  # too strict to even join one person's faces
+
+
+def test_two_faces_of_one_photo_are_never_one_person():
+    x, truth = people_embeddings(3, 8, spread=0.2, seed=5)
+    # Every photo holds two faces of the same person: the constraint must win over distance.
+    photos = np.arange(len(x)) // 2
+    roots = agglomerate(x, photos, ClusterParams(threshold=1.5))
+    assert cluster.pairs_in_same_photo(roots, photos) == 0
+    assert len(np.unique(roots)) >= 6
+
+
+def test_user_people_stay_whole_and_apart():
+    x, truth = people_embeddings(2, 10, spread=0.2, seed=6)
+    tags = np.full(len(x), -1)
+    # The user put faces of both true people into person 7, and one of person 0's into 9.
+    tags[[0, 1, 10, 11]] = 7
+    tags[[2]] = 9
+    roots = agglomerate(x, np.arange(len(x)), ClusterParams(threshold=1.5), tags=tags)
+    assert len(set(roots[[0, 1, 10, 11]])) == 1
+    assert roots[2] != roots[0]
+
+
+def test_not_this_person_is_kept():
+    x, truth = people_embeddings(2, 10, spread=0.2, seed=7)
+    tags = np.full(len(x), -1)
+    tags[:3] = 4  # the user made person 4 from three of A's faces
+    # Loose enough that A and B would become one person without the user's word...
+    loose = ClusterParams(threshold=3.0)
+    assert len(set(agglomerate(x, np.arange(len(x)), loose, tags=tags).tolist())) == 1
+    # ...but two of B's faces are "not person 4", and B's cluster inherits that.
+    forbidden = {10: {4}, 11: {4}}
+    roots = agglomerate(x, np.arange(len(x)), loose, tags=tags, forbidden=forbidden)
+    assert roots[10] != roots[0] and roots[11] != roots[0]
+    assert (roots[:10] == roots[0]).all()
+
+
+def test_low_quality_faces_join_but_never_seed():
+    x, truth = people_embeddings(2, 6, spread=0.2, seed=8)
+    q = np.ones(len(x), np.float32)
+    q[6:] = 0.1  # person 1: only poor faces
+    params = ClusterParams(threshold=1.0, seed_quality=0.5)
+    roots = agglomerate(x, np.arange(len(x)), params, quality=q)
+    assert len(set(roots[:6])) == 1
+    assert len(set(roots[6:])) == 6  # no cluster of poor faces alone
+
+
+def test_relabel_by_size_orders_and_leaves_small_unsorted():
+    roots = np.array([5, 5, 5, 2, 2, 2, 2, 9])
+    labels = cluster.relabel_by_size(roots, min_size=3)
+    assert labels.tolist() == [1, 1, 1, 0, 0, 0, 0, cluster.UNSORTED]
+
+
+def test_pairs_in_same_photo_counts_brute_force():
+    rng = np.random.default_rng(0)
+    labels, photos = rng.integers(0, 3, 30), rng.integers(0, 8, 30)
+    brute = sum(
+        labels[i] == labels[j] and photos[i] == photos[j]
+        for i, j in itertools.combinations(range(30), 2)
+    )
+    assert cluster.pairs_in_same_photo(labels, photos.tolist()) == brute
+
+
+def test_agglomerate_matches_exact_average_linkage_on_a_small_set():
+    """With k covering everything, the result equals textbook average linkage (scipy)."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import pdist
+
+    x, _ = people_embeddings(5, 6, spread=0.9, seed=11)
+    t = 1.0
+    roots = agglomerate(x, np.arange(len(x)), ClusterParams(threshold=t, k=len(x)))
+    z = linkage(pdist(x, "sqeuclidean"), method="average")
+    ref = fcluster(z, t, criterion="distance")
+    ours = {frozenset(np.nonzero(roots == r)[0]) for r in np.unique(roots)}
+    theirs = {frozenset(np.nonzero(ref == r)[0]) for r in np.unique(ref)}
+    assert ours == theirs

@@ -1,0 +1,199 @@
+"""The library file: schema, refusing files it must not touch, and undoable edits."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+import pytest
+
+from photoface import schema
+from photoface.errors import LibraryError, NotFoundError, PhotofaceError
+from photoface.store import Library
+from tests.fakes import fill_library, people_embeddings
+
+
+@pytest.fixture
+def lib(tmp_path):
+    with Library(tmp_path / "lib.sqlite3") as library:
+        yield library
+
+
+@pytest.fixture
+def two_people(lib):
+    """Six faces: 0-2 auto person A, 3-5 auto person B (one photo each)."""
+    x, _ = people_embeddings(2, 3, seed=0)
+    ids = fill_library(lib, x, np.arange(6))
+    lib.write_clustering(np.array(ids), np.array([-1, -1, -1, -2, -2, -2]))
+    a = lib.face(ids[0]).person_id
+    b = lib.face(ids[3]).person_id
+    return lib, ids, a, b
+
+
+def state(lib: Library) -> tuple:
+    faces = lib._q("SELECT id, person_id, locked, removed FROM faces ORDER BY id")
+    people = lib._q("SELECT id, name, hidden FROM people ORDER BY id")
+    rej = lib._q("SELECT face_id, person_id FROM rejections ORDER BY 1, 2")
+    return faces, people, rej
+
+
+def test_new_library_has_the_current_schema_in_wal_mode(tmp_path):
+    path = tmp_path / "new.sqlite3"
+    Library(path).close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA application_id").fetchone()[0] == schema.APPLICATION_ID
+
+
+def test_a_file_that_is_not_a_database_is_refused_and_untouched(tmp_path):
+    path = tmp_path / "notes.sqlite3"
+    path.write_bytes(b"my shopping list\n" * 20)
+    before = path.read_bytes()
+    with pytest.raises(LibraryError, match="not a photoface library"):
+        Library(path)
+    assert path.read_bytes() == before
+
+
+def test_another_apps_database_is_refused(tmp_path):
+    path = tmp_path / "other.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t(x)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(LibraryError, match="not a photoface library"):
+        Library(path)
+
+
+def test_a_library_from_a_newer_version_is_refused_and_untouched(tmp_path):
+    path = tmp_path / "future.sqlite3"
+    Library(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION + 1}")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(LibraryError, match="newer photoface"):
+        Library(path)
+    assert path.read_bytes() == before
+
+
+def test_a_busy_library_gives_a_clear_message(tmp_path, monkeypatch):
+    import photoface.store as store
+
+    path = tmp_path / "busy.sqlite3"
+    Library(path).close()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 100)
+    lib = Library(path)
+    lib.conn.execute("PRAGMA busy_timeout = 100")
+    with pytest.raises(LibraryError, match="busy"):
+        lib.set_meta("k", "v")
+    other.execute("ROLLBACK")
+    lib.set_meta("k", "v")
+    assert lib.get_meta("k") == "v"
+
+
+def test_people_are_listed_biggest_first_with_a_cover(lib):
+    x, _ = people_embeddings(2, 4, seed=1)
+    ids = fill_library(lib, x, np.arange(8))
+    lib.write_clustering(np.array(ids), np.array([-1] * 3 + [-2] * 5))
+    people = lib.people()
+    assert [p.face_count for p in people] == [5, 3]
+    assert all(p.cover_face_id is not None for p in people)
+    assert lib.counts()["faces"] == 8
+
+
+def test_rename_names_and_locks_and_undo_restores(two_people):
+    lib, ids, a, b = two_people
+    before = state(lib)
+    lib.rename(a, "Ada")
+    assert lib.person(a).name == "Ada"
+    assert all(f.locked for f in lib.faces_of_person(a))
+    assert lib.person_by_name("ada").id == a
+    assert lib.undo() is not None
+    assert state(lib) == before
+
+
+def test_rename_to_a_taken_name_points_to_merge(two_people):
+    lib, ids, a, b = two_people
+    lib.rename(a, "Ada")
+    with pytest.raises(PhotofaceError, match="merge"):
+        lib.rename(b, "ada")
+
+
+def test_merge_and_undo_redo(two_people):
+    lib, ids, a, b = two_people
+    lib.rename(b, "Bea")
+    before = state(lib)
+    target = lib.merge([a, b])
+    assert target == b, "the named person is kept"
+    assert lib.person(b).face_count == 6
+    with pytest.raises(NotFoundError):
+        lib.person(a)
+    merged = state(lib)
+    lib.undo()
+    assert state(lib) == before
+    lib.redo()
+    assert state(lib) == merged
+
+
+def test_move_to_a_new_person_and_undo(two_people):
+    lib, ids, a, b = two_people
+    before = state(lib)
+    new = lib.move_faces([ids[0]], None)
+    assert new not in (a, b)
+    assert lib.face(ids[0]).person_id == new and lib.face(ids[0]).locked
+    lib.undo()
+    assert state(lib) == before
+
+
+def test_reject_remembers_and_undo_forgets(two_people):
+    lib, ids, a, b = two_people
+    before = state(lib)
+    lib.reject([ids[1]], a)
+    assert lib.face(ids[1]).person_id is None
+    assert (ids[1], a) in lib.cluster_input(["fake-v1"]).rejections
+    lib.undo()
+    assert state(lib) == before
+
+
+def test_hide_and_remove_are_undoable(two_people):
+    lib, ids, a, b = two_people
+    before = state(lib)
+    lib.hide(a)
+    assert a not in [p.id for p in lib.people()]
+    assert a in [p.id for p in lib.people(include_hidden=True)]
+    lib.remove_faces([ids[3]])
+    assert lib.person(b).face_count == 2
+    assert lib.undo().startswith("Remove")
+    assert lib.undo().startswith("Hide")
+    assert state(lib) == before
+
+
+def test_a_new_edit_ends_the_redo_chain(two_people):
+    lib, ids, a, b = two_people
+    lib.rename(a, "Ada")
+    lib.undo()
+    lib.hide(b)
+    assert lib.redo() is None
+    assert lib.undo().startswith("Hide")
+    assert lib.undo() is None
+
+
+def test_unknown_ids_are_clear_errors(two_people):
+    lib, ids, a, b = two_people
+    with pytest.raises(NotFoundError, match="999"):
+        lib.person(999)
+    with pytest.raises(NotFoundError, match="12345"):
+        lib.move_faces([12345], a)
+    with pytest.raises(PhotofaceError, match="two"):
+        lib.merge([a, a])
+
+
+def test_search_filters_by_name(two_people):
+    lib, ids, a, b = two_people
+    lib.rename(a, "Ada 100%")
+    assert [p.id for p in lib.people(search="100%")] == [a]
+    assert lib.people(search="zed") == []
