@@ -28,10 +28,18 @@ class ClusterParams:
     seed_quality: float = 0.0  # faces below it join clusters but never start one
 
 
+EXACT_LIMIT = 20_000  # up to this many faces the neighbour graph is exact
+
+
 def knn_edges(
     x: np.ndarray, k: int, max_dist: float, block: int = 512
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs (i < j) among each row's k nearest rows with squared L2 <= max_dist."""
+    """Pairs (i < j) among each row's k nearest rows with squared L2 <= max_dist.
+
+    Exact up to EXACT_LIMIT rows; past that, an inverted-file search (rows bucketed by their
+    nearest of ~4 sqrt(n) centroids, each bucket searched against its nearest buckets) keeps
+    the cost near n sqrt(n) instead of n^2.
+    """
     n = len(x)
     k = min(k, n - 1)
     if k <= 0:
@@ -39,22 +47,60 @@ def knn_edges(
         return e, e, np.zeros(0, np.float32)
     x = np.ascontiguousarray(x, dtype=np.float32)
     min_sim = 1.0 - max_dist / 2.0
-    rows, cols, sims = [], [], []
-    for s in range(0, n, block):
-        idx = np.arange(s, min(s + block, n))
-        sim = x[idx] @ x.T
-        sim[np.arange(len(idx)), idx] = -np.inf
-        part = np.argpartition(sim, n - k, axis=1)[:, n - k :]
-        psim = np.take_along_axis(sim, part, axis=1)
-        keep = psim >= min_sim
-        rows.append(np.broadcast_to(idx[:, None], part.shape)[keep])
-        cols.append(part[keep])
-        sims.append(psim[keep])
+    if n <= EXACT_LIMIT:
+        parts = (
+            _top_k(x[s : s + block], np.arange(s, min(s + block, n)), x, None, k, min_sim)
+            for s in range(0, n, block)
+        )
+    else:
+        parts = _ivf_parts(x, k, min_sim)
+    rows, cols, sims = zip(*parts, strict=True)
     r, c, sv = np.concatenate(rows), np.concatenate(cols), np.concatenate(sims)
     a, b = np.minimum(r, c), np.maximum(r, c)
-    key = a * n + b
-    _, first = np.unique(key, return_index=True)
+    _, first = np.unique(a * n + b, return_index=True)
     return a[first], b[first], (2.0 - 2.0 * sv[first]).astype(np.float32)
+
+
+def _top_k(q: np.ndarray, qi: np.ndarray, x: np.ndarray, xi: np.ndarray | None, k: int,
+           min_sim: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """For query rows q (ids qi) against rows x (ids xi, or 0..), the best k with sim >= min."""
+    sim = q @ x.T
+    ids = np.arange(len(x)) if xi is None else xi
+    sim[qi[:, None] == ids[None, :]] = -np.inf  # not one's own neighbour
+    kk = min(k, sim.shape[1])
+    part = np.argpartition(sim, sim.shape[1] - kk, axis=1)[:, sim.shape[1] - kk :]
+    psim = np.take_along_axis(sim, part, axis=1)
+    keep = psim >= min_sim
+    return np.broadcast_to(qi[:, None], part.shape)[keep], ids[part[keep]], psim[keep]
+
+
+def _ivf_parts(x: np.ndarray, k: int, min_sim: float, probe: int = 12, seed: int = 0):
+    n = len(x)
+    rng = np.random.default_rng(seed)
+    n_lists = int(4 * np.sqrt(n))
+    sample = x[rng.choice(n, min(n, 50 * n_lists), replace=False)]
+    cent = sample[rng.choice(len(sample), n_lists, replace=False)]
+    for _ in range(8):  # spherical k-means on a sample
+        assign = np.argmax(sample @ cent.T, axis=1)
+        sums = np.zeros_like(cent)
+        np.add.at(sums, assign, sample)
+        empty = np.linalg.norm(sums, axis=1) < 1e-6
+        sums[empty] = cent[empty]
+        cent = sums / np.linalg.norm(sums, axis=1, keepdims=True)
+    lists = np.concatenate([np.argmax(x[s : s + 8192] @ cent.T, axis=1)
+                            for s in range(0, n, 8192)])  # fmt: skip
+    order = np.argsort(lists, kind="stable")
+    bounds = np.searchsorted(lists[order], np.arange(n_lists + 1))
+    members = [order[bounds[i] : bounds[i + 1]] for i in range(n_lists)]
+    near = np.argsort(-(cent @ cent.T), axis=1)[:, :probe]
+    for li in range(n_lists):
+        q = members[li]
+        if q.size == 0:
+            continue
+        cand = np.concatenate([members[j] for j in near[li]])
+        for s in range(0, len(q), 1024):
+            qi = q[s : s + 1024]
+            yield _top_k(x[qi], qi, x[cand], cand, k, min_sim)
 
 
 class _Clusters:
@@ -64,7 +110,7 @@ class _Clusters:
                  forbidden: dict[int, set[int]], seeds: np.ndarray) -> None:  # fmt: skip
         n = len(x)
         self.parent = np.arange(n)
-        self.sum = x.astype(np.float64)
+        self.sum = x.astype(np.float32)
         self.count = np.ones(n, np.int64)
         self.photos: list[set[int]] = [{int(p)} for p in photo_ids]
         self.tag = tags.astype(np.int64).copy()
@@ -83,22 +129,21 @@ class _Clusters:
         small, big = sorted((self.photos[a], self.photos[b]), key=len)
         return small.isdisjoint(big)  # two faces of one photo are two people
 
-    def merge(self, a: int, b: int) -> int:
-        if self.count[a] < self.count[b]:
-            a, b = b, a
-        self.parent[b] = a
-        self.alive[b] = False
-        self.sum[a] += self.sum[b]
-        self.count[a] += self.count[b]
-        if len(self.photos[a]) < len(self.photos[b]):
-            self.photos[a], self.photos[b] = self.photos[b], self.photos[a]
-        self.photos[a] |= self.photos[b]
-        self.forbidden[a] |= self.forbidden[b]
-        self.tag[a] = self.tag[a] if self.tag[a] >= 0 else self.tag[b]
-        self.seed[a] |= self.seed[b]
-        self.photos[b] = set()
-        self.forbidden[b] = set()
-        return a
+    def merge(self, keep: int, gone: int) -> int:
+        """Fold cluster `gone` into `keep`; returns `keep`."""
+        self.parent[gone] = keep
+        self.alive[gone] = False
+        self.sum[keep] += self.sum[gone]
+        self.count[keep] += self.count[gone]
+        if len(self.photos[keep]) < len(self.photos[gone]):
+            self.photos[keep], self.photos[gone] = self.photos[gone], self.photos[keep]
+        self.photos[keep] |= self.photos[gone]
+        self.forbidden[keep] |= self.forbidden[gone]
+        self.tag[keep] = self.tag[keep] if self.tag[keep] >= 0 else self.tag[gone]
+        self.seed[keep] |= self.seed[gone]
+        self.photos[gone] = set()
+        self.forbidden[gone] = set()
+        return keep
 
     def dist(self, a: int, others: np.ndarray) -> np.ndarray:
         dots = self.sum[others] @ self.sum[a]
@@ -142,7 +187,7 @@ def agglomerate(
         members = np.nonzero(tags == tag)[0]
         root = int(members[0])
         for m in members[1:]:
-            root = cl.merge(root, int(m)) if cl.find(int(m)) != root else root
+            cl.merge(root, int(m))
     adj: dict[int, set[int]] = {}
     ea, eb, _ = knn_edges(x, params.k, params.threshold)
     for a, b in zip(ea.tolist(), eb.tolist(), strict=True):
@@ -150,38 +195,76 @@ def agglomerate(
         if ra != rb:
             adj.setdefault(ra, set()).add(rb)
             adj.setdefault(rb, set()).add(ra)
-    version = np.zeros(n, np.int64)
-    heap: list[tuple[float, int, int, int, int]] = []
-    for a, nbrs in adj.items():
-        others = np.fromiter((b for b in nbrs if b > a), np.int64)
-        if others.size:
-            for b, d in zip(others.tolist(), cl.dist(a, others).tolist(), strict=True):
-                if d <= params.threshold:
-                    heap.append((d, a, b, 0, 0))
-    heapq.heapify(heap)
-    while heap:
-        d, a, b, va, vb = heapq.heappop(heap)
-        if d > params.threshold:
-            break
-        if not (cl.alive[a] and cl.alive[b]) or version[a] != va or version[b] != vb:
-            continue  # stale: one side has changed since this pair was scored
-        if not cl.can_merge(a, b):
-            continue  # constraints only grow with a cluster, so this pair stays apart
-        root = cl.merge(a, b)
-        gone = b if root == a else a
-        nbrs = (adj.pop(a, set()) | adj.pop(b, set())) - {a, b}
-        for o in nbrs:
-            s = adj[o]
-            s.discard(gone)
-            s.add(root)
-        adj[root] = nbrs
-        version[root] += 1
-        if nbrs:
-            others = np.fromiter(nbrs, np.int64)
-            for o, dd in zip(others.tolist(), cl.dist(root, others).tolist(), strict=True):
-                if dd <= params.threshold:
-                    heapq.heappush(heap, (dd, root, o, int(version[root]), int(version[o])))
+    _merge_loop(cl, adj, params.threshold)
     return cl.labels()
+
+
+def _merge_loop(cl: _Clusters, adj: dict[int, set[int]], threshold: float) -> None:
+    """Merge the closest mergeable pair of adjacent clusters until none is within threshold.
+
+    The heap holds one entry per cluster, its best neighbour; entries go stale when either
+    side changes and are refreshed lazily when they surface, so work stays near the number of
+    merges rather than the number of edges.
+    """
+    n = len(cl.parent)
+    version = np.zeros(n, np.int64)  # bumps when a cluster grows
+    token = np.zeros(n, np.int64)  # bumps when a cluster's heap entry is replaced
+    best = np.full(n, np.inf)
+    heap: list[tuple[float, int, int, int, int]] = []
+
+    def push_best(o: int, others: np.ndarray, d: np.ndarray) -> None:
+        token[o] += 1
+        if others.size == 0:
+            best[o] = np.inf
+            return
+        j = int(np.argmin(d))
+        best[o] = d[j]
+        if d[j] <= threshold:
+            t = int(others[j])
+            heapq.heappush(heap, (float(d[j]), o, t, int(token[o]), int(version[t])))
+
+    def refresh(o: int) -> None:
+        nb = adj.get(o, ())
+        others = np.fromiter(nb, np.int64, len(nb))
+        push_best(o, others, cl.dist(o, others) if others.size else others)
+
+    for o in list(adj):
+        refresh(o)
+    while heap:
+        d, o, t, tok, vt = heapq.heappop(heap)
+        if d > threshold:
+            break
+        if not cl.alive[o] or token[o] != tok:
+            continue  # o has a newer entry
+        if not cl.alive[t] or version[t] != vt:
+            refresh(o)  # the neighbour changed since this entry was made
+            continue
+        if not cl.can_merge(o, t):
+            adj[o].discard(t)  # constraints only grow with a cluster: the edge is gone for good
+            adj[t].discard(o)
+            refresh(o)
+            continue
+        keep, gone = (o, t) if len(adj.get(o, ())) >= len(adj.get(t, ())) else (t, o)
+        cl.merge(keep, gone)
+        nb_keep = adj.setdefault(keep, set())
+        for m in adj.pop(gone, set()):
+            if m != keep:
+                s = adj[m]
+                s.discard(gone)
+                s.add(keep)
+                nb_keep.add(m)
+        nb_keep.discard(gone)
+        nb_keep.discard(keep)
+        version[keep] += 1
+        others = np.fromiter(nb_keep, np.int64, len(nb_keep))
+        dists = cl.dist(keep, others) if others.size else np.zeros(0)
+        push_best(keep, others, dists)
+        better = dists < best[others]  # neighbours for which the grown cluster is now closest
+        for m, dm in zip(others[better].tolist(), dists[better].tolist(), strict=True):
+            token[m] += 1
+            best[m] = dm
+            if dm <= threshold:
+                heapq.heappush(heap, (dm, m, keep, int(token[m]), int(version[keep])))
 
 
 def nearest_clusters(

@@ -151,7 +151,10 @@ class BlazeFaceDetector:
         self._detector = vision.FaceDetector.create_from_options(opts)
 
     def close(self) -> None:
-        self._detector.close()
+        """Free the task (mediapipe's own finaliser fails if left to interpreter teardown)."""
+        if self._detector is not None:
+            self._detector.close()
+            self._detector = None
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         import mediapipe as mp

@@ -1,0 +1,1 @@
+"""Benchmark commands that print figures (no Qt): detection, scan speed, clustering, albums."""

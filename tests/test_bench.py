@@ -1,0 +1,51 @@
+"""Benchmark commands: a tiny smoke run of each, and the detection bar on the shared set."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from photoface.bench import clustering, detection, scan
+from photoface.core import imaging
+from photoface.core.detect import make_detector
+from tests.fakes import astronaut
+from tests.photos import make_album, save_jpeg
+
+
+def test_iou_and_matching_count_each_detection_once():
+    truth = np.array([[0, 0, 10, 10], [1, 1, 10, 10]], float)
+    found = np.array([[0, 0, 10, 10]], float)
+    assert detection.iou_matrix(truth, found)[0, 0] == pytest.approx(1.0)
+    assert detection.hits(truth, found).tolist() == [True, False]
+
+
+def test_detection_benchmark_on_a_labelled_folder(tmp_path, capsys):
+    save_jpeg(astronaut(), tmp_path / "a.jpg")
+    (tmp_path / "boxes.tsv").write_text("file\tx\ty\tw\th\na.jpg\t165\t70\t80\t100\n")
+    assert detection.main([str(tmp_path), "--detectors", "yunet", "--sizes", "full,256",
+                           "--repeat", "1"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "1/1   100%" in out
+
+
+@pytest.mark.data
+def test_default_detector_finds_nine_in_ten_faces_of_20px_in_groups(shared_data):
+    folder = shared_data / "groups"
+    photos = detection.prepare(folder, 1, None)
+    r = detection.evaluate(make_detector("yunet"), photos, imaging.DEFAULT_MAX_SIDE)
+    found, labelled = r[">=20"]
+    assert found / labelled >= 0.90
+
+
+def test_clustering_benchmark_runs_one_size():
+    r = clustering.run_one(400, None, threshold=1.0)
+    assert r["faces"] == 400 and r["people"] > 0 and r["full_s"] > 0
+    x, person = clustering.synthetic(400)
+    assert x.shape == (400, 128) and np.allclose(np.linalg.norm(x, axis=1), 1, atol=1e-5)
+
+
+def test_scan_benchmark_on_a_small_folder(tmp_path, with_model, capsys):
+    make_album(tmp_path / "album", n_faces=2, broken=False)
+    assert scan.main([str(tmp_path / "album"), "--repeat", "1", "--large", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "photos/s" in out and "12 MP JPEGs" in out and "embed:" in out
