@@ -80,12 +80,12 @@ def bulk_fill(lib: Library, x: np.ndarray, start_photo: int = 0) -> None:
             photo += 1
 
 
-def run_one(n: int, source: Path | None, threshold: float) -> dict[str, float]:
+def run_one(n: int, source: Path | None, threshold: float, k: int = 20) -> dict[str, float]:
     from photoface.core.grouping import recluster, update
 
     x = from_library(source, n) if source else synthetic(n)[0]
     n_new = max(1, n // 100)
-    params = ClusterParams(threshold=threshold, min_size=3)
+    params = ClusterParams(threshold=threshold, min_size=3, k=k)
     with tempfile.TemporaryDirectory() as tmp:
         with Library(Path(tmp) / "bench.sqlite3") as lib:
             bulk_fill(lib, x[: n - n_new])
@@ -110,11 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--source", type=Path, help="a library whose real embeddings to jitter")
     ap.add_argument("--threshold", type=float, default=1.0)
+    ap.add_argument("--k", type=int, default=ClusterParams(1.0).k, help="graph neighbours")
     ap.add_argument("--repeat", type=int, default=1, help="runs per size (median reported)")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child process: one size
     args = ap.parse_args(argv)
     if args.one:
-        print(json.dumps(run_one(args.one, args.source, args.threshold)))
+        print(json.dumps(run_one(args.one, args.source, args.threshold, args.k)))
         return 0
     print(f"{'faces':>8s} {'people':>7s} {'unsorted':>8s} {'full s':>8s} {'+1% s':>7s} "
           f"{'peak MB':>8s}")  # fmt: skip
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         runs = []
         for _ in range(args.repeat):
             cmd = [sys.executable, "-m", "photoface.bench.clustering", "--one", str(n),
-                   "--threshold", str(args.threshold)]  # fmt: skip
+                   "--threshold", str(args.threshold), "--k", str(args.k)]  # fmt: skip
             if args.source:
                 cmd += ["--source", str(args.source)]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout

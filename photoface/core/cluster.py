@@ -237,7 +237,17 @@ def _merge_loop(cl: _Clusters, adj: dict[int, set[int]], threshold: float) -> No
         if not cl.alive[o] or token[o] != tok:
             continue  # o has a newer entry
         if not cl.alive[t] or version[t] != vt:
-            refresh(o)  # the neighbour changed since this entry was made
+            # The neighbour grew (or was folded into another cluster) since this entry was
+            # made. No other neighbour came closer than `d` (that would have replaced this
+            # entry), so if the grown neighbour is still no farther, it is still the best.
+            t = cl.find(t)
+            dn = float(cl.dist(o, np.array([t]))[0]) if t != o else np.inf
+            if dn <= d:
+                token[o] += 1
+                best[o] = dn
+                heapq.heappush(heap, (dn, o, t, int(token[o]), int(version[t])))
+            else:
+                refresh(o)
             continue
         if not cl.can_merge(o, t):
             adj[o].discard(t)  # constraints only grow with a cluster: the edge is gone for good
