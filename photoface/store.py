@@ -199,6 +199,9 @@ class Library(EditsMixin):
         rows += self._q("SELECT path, size, mtime_ns FROM scan_errors")
         return {p: (s, m) for p, s, m in rows}
 
+    def photo_hashes(self) -> set[str]:
+        return {r[0] for r in self._q("SELECT hash FROM photos")}
+
     def photo_by_hash(self, digest: str) -> Photo | None:
         row = self._q("SELECT id, hash, path, width, height FROM photos WHERE hash = ?", (digest,))
         return Photo(*row[0]) if row else None

@@ -24,7 +24,7 @@ UNSORTED = -1
 class ClusterParams:
     threshold: float  # average-linkage squared-L2 distance up to which clusters merge
     min_size: int = 3  # smaller clusters stay unsorted
-    k: int = 20  # neighbours per face in the candidate graph
+    k: int = 10  # graph neighbours per face (20 found the same people, 35% slower)
     seed_quality: float = 0.0  # faces below it join clusters but never start one
 
 

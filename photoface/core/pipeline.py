@@ -6,7 +6,9 @@ import logging
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -26,6 +28,7 @@ class ScanOptions:
     max_side: int = imaging.DEFAULT_MAX_SIDE  # long side photos are decoded to for detection
     batch_faces: int = 64  # faces embedded in one model call
     batch_photos: int = 16  # photos held before their faces are embedded and stored
+    read_ahead: int = 3  # photos read and decoded ahead on a second thread
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,45 @@ def _faces_of(loaded: imaging.LoadedImage, detector: Detector) -> tuple[list[Fac
     return records, crops
 
 
+@dataclass
+class _Read:
+    """A file after the read-ahead thread: what it is, and its decoded pixels if new."""
+
+    key: str
+    size: int | None = None
+    mtime: int | None = None
+    kind: str = "new"  # "unchanged" | "known" (content already in the library) | "new" | "error"
+    digest: str = ""
+    loaded: imaging.LoadedImage | None = None
+    reason: str = ""
+
+
+def _read(path: Path, known_files: dict[str, tuple[int, int]], known_hashes: set[str],
+          max_side: int) -> _Read:  # fmt: skip
+    """Stat, read, hash and decode one file (runs on the read-ahead thread; no library use)."""
+    item = _Read(key=os.path.abspath(path))
+    try:
+        st = path.stat()
+        item.size, item.mtime = st.st_size, st.st_mtime_ns
+        if known_files.get(item.key) == (item.size, item.mtime):
+            item.kind = "unchanged"
+            return item
+        data = imaging.read_file(path)
+        item.digest = imaging.content_hash(data)
+        if item.digest in known_hashes:
+            item.kind = "known"
+            return item
+        item.loaded = imaging.decode_image(data, max_side)
+    except ImageError as e:
+        item.kind, item.reason = "error", str(e)
+    except OSError as e:
+        item.kind, item.reason = "error", f"cannot read: {e.strerror or e}"
+    except Exception as e:  # a bug in a decoder must not stop the scan: record it, go on
+        log.exception("unexpected error reading %s", path)
+        item.kind, item.reason = "error", f"unexpected error: {type(e).__name__}: {e}"
+    return item
+
+
 def scan(
     library: Library,
     root: Path,
@@ -98,17 +140,19 @@ def scan(
     Unchanged files (same path, size and mtime) are skipped without reading them; a known photo
     at a new path only has its path updated. Each photo is stored in its own transaction, so a
     killed scan resumes where it stopped. With no embedder, faces are stored without vectors.
+    A read-ahead thread reads and decodes the next photos while this one detects and embeds.
     """
     root = Path(root)
     if not root.is_dir():
         raise PhotofaceError(f"{root} is not a folder that can be scanned")
     files = list_photos(root)
-    known = library.known_files()
+    known_files = library.known_files()
+    known_hashes = library.photo_hashes()
     t0 = time.monotonic()
     prog = ScanProgress(done=0, total=len(files))
     errors: list[tuple[str, str]] = []
     pending: list[_Pending] = []
-    pending_hashes: set[str] = set()
+    seen: set[str] = set()  # contents already handled in this scan
     worked = 0  # photos that needed real work, for the ETA
 
     def flush() -> None:
@@ -125,53 +169,60 @@ def scan(
         for p in pending:
             library.add_photo(p.photo, p.records)
         pending.clear()
-        pending_hashes.clear()
 
-    for path in files:
-        if cancel is not None and cancel.is_set():
-            flush()
-            yield replace(prog, elapsed=time.monotonic() - t0, cancelled=True, finished=True,
-                          error_list=tuple(errors))  # fmt: skip
-            return
-        key = os.path.abspath(path)
-        size = mtime = None
-        try:
-            st = path.stat()
-            size, mtime = st.st_size, st.st_mtime_ns
-            if known.get(key) == (size, mtime):
-                prog = replace(prog, done=prog.done + 1, unchanged=prog.unchanged + 1, current=key)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="photoface-read")
+    ahead: deque[Future[_Read]] = deque()
+    todo = iter(files)
+    try:
+        while True:
+            while len(ahead) < options.read_ahead and (path := next(todo, None)) is not None:
+                ahead.append(pool.submit(_read, path, known_files, known_hashes,
+                                         options.max_side))  # fmt: skip
+            if not ahead:
+                break
+            if cancel is not None and cancel.is_set():
+                flush()
+                yield replace(prog, elapsed=time.monotonic() - t0, cancelled=True,
+                              finished=True, error_list=tuple(errors))  # fmt: skip
+                return
+            item = ahead.popleft().result()
+            prog = replace(prog, done=prog.done + 1, current=item.key)
+            if item.kind == "unchanged":
+                prog = replace(prog, unchanged=prog.unchanged + 1)
+                yield prog
                 continue
             worked += 1
-            data = imaging.read_file(path)
-            digest = imaging.content_hash(data)
-            existing = library.photo_by_hash(digest)
-            if existing is not None or digest in pending_hashes:
-                if existing is not None and existing.path != key:
-                    library.relocate_photo(existing.id, key, size, mtime)
-                prog = replace(prog, done=prog.done + 1, moved=prog.moved + 1, current=key)
+            if item.kind == "error":
+                library.record_error(item.key, item.size, item.mtime, item.reason)
+                errors.append((item.key, item.reason))
+                prog = replace(prog, errors=prog.errors + 1)
+            elif item.kind == "known" or item.digest in seen:
+                existing = library.photo_by_hash(item.digest)
+                if existing is not None and existing.path != item.key:
+                    library.relocate_photo(existing.id, item.key, item.size, item.mtime)
+                prog = replace(prog, moved=prog.moved + 1)
             else:
-                loaded = imaging.decode_image(data, options.max_side)
-                records, crops = _faces_of(loaded, detector)
-                w, h = loaded.original_size
-                photo = PhotoRecord(digest, key, size, mtime, w, h, detector.name)
+                assert item.loaded is not None
+                records, crops = _faces_of(item.loaded, detector)
+                w, h = item.loaded.original_size
+                photo = PhotoRecord(item.digest, item.key, item.size, item.mtime, w, h,
+                                    detector.name)  # fmt: skip
                 pending.append(_Pending(photo, records, crops))
-                pending_hashes.add(digest)
-                prog = replace(prog, done=prog.done + 1, faces=prog.faces + len(records),
-                               new_photos=prog.new_photos + 1, current=key)  # fmt: skip
-        except (ImageError, OSError) as e:
-            reason = str(e) if isinstance(e, ImageError) else f"cannot read: {e.strerror or e}"
-            library.record_error(key, size, mtime, reason)
-            errors.append((key, reason))
-            prog = replace(prog, done=prog.done + 1, errors=prog.errors + 1, current=key)
-        if sum(len(p.crops) for p in pending) >= options.batch_faces or (
-            len(pending) >= options.batch_photos
-        ):
-            flush()
-        elapsed = time.monotonic() - t0
-        left = prog.total - prog.done
-        eta = elapsed / worked * left if worked else None
-        prog = replace(prog, elapsed=elapsed, eta=eta)
-        yield prog
-    flush()
+                seen.add(item.digest)
+                prog = replace(prog, faces=prog.faces + len(records),
+                               new_photos=prog.new_photos + 1)  # fmt: skip
+            if sum(len(p.crops) for p in pending) >= options.batch_faces or (
+                len(pending) >= options.batch_photos
+            ):
+                flush()
+            elapsed = time.monotonic() - t0
+            eta = elapsed / worked * (prog.total - prog.done) if worked else None
+            prog = replace(prog, elapsed=elapsed, eta=eta)
+            yield prog
+        flush()
+    finally:
+        for f in ahead:
+            f.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
     yield replace(prog, elapsed=time.monotonic() - t0, eta=0.0, finished=True,
                   error_list=tuple(errors))  # fmt: skip
