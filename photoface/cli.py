@@ -255,6 +255,28 @@ def cmd_export(ctx: Context) -> int:
     return 0
 
 
+def cmd_xmp_export(ctx: Context) -> int:
+    from photoface import xmp
+
+    items = xmp.export(ctx.library, dry_run=ctx.args.dry_run, include_hidden=ctx.args.hidden)
+    verb = "would write" if ctx.args.dry_run else "wrote"
+    for it in items:
+        names = ", ".join(sorted({r.name for r in it.regions}))
+        how = "merge into" if it.existed else "new"
+        _out(f"{verb} {it.sidecar} ({how}): {names}")
+    _out(f"{len(items)} sidecar(s) {verb}; the photos themselves are never modified")
+    return 0
+
+
+def cmd_xmp_import(ctx: Context) -> int:
+    from photoface import xmp
+
+    r = xmp.import_regions(ctx.library)
+    _out(f"read {r.sidecars} sidecar(s): {r.named_faces} faces named ({r.people} people), "
+         f"{r.unmatched_regions} region(s) matched no detected face")  # fmt: skip
+    return 0
+
+
 def cmd_info(ctx: Context) -> int:
     _out(f"library: {ctx.library_path}")
     for k, v in ctx.library.counts().items():
@@ -323,6 +345,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("export", cmd_export, "export people and faces")
     p.add_argument("--json", action="store_true", required=True, help="as JSON (the format)")
     p.add_argument("-o", "--output", help="file to write (default: standard output)")
+    p = add(
+        "xmp-export",
+        cmd_xmp_export,
+        "write named faces to XMP sidecars (MWG regions), merging into existing ones",
+    )
+    p.add_argument("--dry-run", action="store_true", help="only list what would be written")
+    p.add_argument("--hidden", action="store_true", help="include hidden people")
+    add(
+        "xmp-import",
+        cmd_xmp_import,
+        "name faces from MWG regions in sidecars next to the photos (e.g. from digiKam)",
+    )
     add("info", cmd_info, "library location, counts and models")
     p = add(
         "setup-blazeface",

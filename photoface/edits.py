@@ -236,6 +236,38 @@ class EditsMixin:
                     f"UPDATE faces SET removed = 1 WHERE id IN ({_marks(len(chunk))})", chunk
                 )
 
+    def assign_names(self, names: dict[str, Sequence[int]]) -> dict[str, int]:
+        """Put faces into people by name (existing, else new), locked there: one undoable edit.
+        Returns name -> person id."""
+        ids = self._check_faces([f for fs in names.values() for f in fs])
+        existing = {n: self.person_by_name(n) for n in names}
+        people = [p.id for p in existing.values() if p is not None]
+        out: dict[str, int] = {}
+        what = f"Name {len(ids)} face(s) from sidecars ({len(names)} people)"
+        with self._edit("import", what, ids, people) as scope:
+            for name, faces in names.items():
+                person = existing[name]
+                if person is None:
+                    cur = self.conn.execute(
+                        "INSERT INTO people(name, created_at) VALUES (?, ?)", (name, time.time())
+                    )
+                    pid = int(cur.lastrowid)
+                else:
+                    pid = person.id
+                scope.people.add(pid)
+                out[name] = pid
+                for chunk in _chunks(list(faces)):
+                    m = _marks(len(chunk))
+                    self.conn.execute(
+                        f"UPDATE faces SET person_id = ?, locked = 1 WHERE id IN ({m})",
+                        (pid, *chunk),
+                    )
+                    self.conn.execute(
+                        f"DELETE FROM rejections WHERE person_id = ? AND face_id IN ({m})",
+                        (pid, *chunk),
+                    )
+        return out
+
     # --- undo / redo ------------------------------------------------------------------------
 
     def undo(self) -> str | None:

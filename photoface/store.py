@@ -199,6 +199,14 @@ class Library(EditsMixin):
         rows += self._q("SELECT path, size, mtime_ns FROM scan_errors")
         return {p: (s, m) for p, s, m in rows}
 
+    def photos(self) -> list[Photo]:
+        rows = self._q("SELECT id, hash, path, width, height FROM photos ORDER BY path")
+        return [Photo(*r) for r in rows]
+
+    def photo_by_path(self, path: str) -> Photo | None:
+        rows = self._q("SELECT id, hash, path, width, height FROM photos WHERE path = ?", (path,))
+        return Photo(*rows[0]) if rows else None
+
     def photo_hashes(self) -> set[str]:
         return {r[0] for r in self._q("SELECT hash FROM photos")}
 
