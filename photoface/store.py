@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -188,55 +189,64 @@ class Library(EditsMixin):
 
     # --- photos -----------------------------------------------------------------------------
 
-    def photo_at(self, path: str) -> tuple[int, int, int] | None:
-        """(photo id, size, mtime_ns) of the photo last seen at `path`."""
-        row = self._q("SELECT id, size, mtime_ns FROM photos WHERE path = ? LIMIT 1", (path,))
-        return row[0] if row else None
-
     def known_files(self) -> dict[str, tuple[int, int]]:
         """path -> (size, mtime_ns) for every photo and recorded error: the rescan fast path."""
         rows = self._q("SELECT path, size, mtime_ns FROM photos")
         rows += self._q("SELECT path, size, mtime_ns FROM scan_errors")
-        return {p: (s, m) for p, s, m in rows}
+        return {from_db(p): (s, m) for p, s, m in rows}
 
     def photos(self) -> list[Photo]:
         rows = self._q("SELECT id, hash, path, width, height FROM photos ORDER BY path")
-        return [Photo(*r) for r in rows]
+        return [_photo(r) for r in rows]
 
     def photo_by_path(self, path: str) -> Photo | None:
-        rows = self._q("SELECT id, hash, path, width, height FROM photos WHERE path = ?", (path,))
-        return Photo(*rows[0]) if rows else None
+        sql = "SELECT id, hash, path, width, height FROM photos WHERE path = ?"
+        rows = self._q(sql, (to_db(path),))
+        return _photo(rows[0]) if rows else None
 
     def photo_hashes(self) -> set[str]:
         return {r[0] for r in self._q("SELECT hash FROM photos")}
 
     def photo_by_hash(self, digest: str) -> Photo | None:
         row = self._q("SELECT id, hash, path, width, height FROM photos WHERE hash = ?", (digest,))
-        return Photo(*row[0]) if row else None
+        return _photo(row[0]) if row else None
 
     def photo(self, photo_id: int) -> Photo:
         row = self._q("SELECT id, hash, path, width, height FROM photos WHERE id = ?", (photo_id,))
         if not row:
             raise NotFoundError(f"no photo with id {photo_id}")
-        return Photo(*row[0])
+        return _photo(row[0])
 
     def relocate_photo(self, photo_id: int, path: str, size: int, mtime_ns: int) -> None:
         """A known photo seen at a new path (moved or renamed): keep its faces."""
         with self.transaction() as c:
             c.execute(
                 "UPDATE photos SET path = ?, size = ?, mtime_ns = ? WHERE id = ?",
-                (path, size, mtime_ns, photo_id),
+                (to_db(path), size, mtime_ns, photo_id),
             )
-            c.execute("DELETE FROM scan_errors WHERE path = ?", (path,))
+            c.execute("DELETE FROM scan_errors WHERE path = ?", (to_db(path),))
 
     def add_photo(self, photo: PhotoRecord, faces: Sequence[FaceRecord]) -> int:
-        """Store one photo and its faces in one transaction; returns the photo id."""
+        """Store one photo and its faces in one transaction; returns the photo id.
+
+        If another process stored the same content meanwhile, its row is kept (no duplicate).
+        """
+        try:
+            return self._insert_photo(photo, faces)
+        except sqlite3.IntegrityError:
+            existing = self.photo_by_hash(photo.hash)
+            if existing is None:
+                raise
+            log.info("%s was stored by another scan meanwhile", photo.path)
+            return existing.id
+
+    def _insert_photo(self, photo: PhotoRecord, faces: Sequence[FaceRecord]) -> int:
         with self.transaction() as c:
             cur = c.execute(
                 "INSERT INTO photos(hash, path, size, mtime_ns, width, height, detector, "
                 "scanned_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (photo.hash, photo.path, photo.size, photo.mtime_ns, photo.width, photo.height,
-                 photo.detector, time.time()),
+                (photo.hash, to_db(photo.path), photo.size, photo.mtime_ns, photo.width,
+                 photo.height, photo.detector, time.time()),
             )  # fmt: skip
             photo_id = int(cur.lastrowid)
             c.executemany(
@@ -250,7 +260,7 @@ class Library(EditsMixin):
                     for f in faces
                 ],
             )  # fmt: skip
-            c.execute("DELETE FROM scan_errors WHERE path = ?", (photo.path,))
+            c.execute("DELETE FROM scan_errors WHERE path = ?", (to_db(photo.path),))
         return photo_id
 
     def record_error(self, path: str, size: int | None, mtime_ns: int | None, reason: str) -> None:
@@ -258,11 +268,12 @@ class Library(EditsMixin):
             c.execute(
                 "INSERT OR REPLACE INTO scan_errors(path, size, mtime_ns, reason, at) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (path, size, mtime_ns, reason, time.time()),
+                (to_db(path), size, mtime_ns, reason, time.time()),
             )
 
     def scan_errors(self) -> list[tuple[str, str]]:
-        return self._q("SELECT path, reason FROM scan_errors ORDER BY path")
+        rows = self._q("SELECT path, reason FROM scan_errors ORDER BY path")
+        return [(from_db(p), r) for p, r in rows]
 
     def counts(self) -> dict[str, int]:
         one = lambda sql: self._q(sql)[0][0]  # noqa: E731
@@ -288,7 +299,7 @@ class Library(EditsMixin):
             args,
         )
         return [
-            Face(id=r[0], photo_id=r[1], path=r[2], box=(r[3], r[4], r[5], r[6]),
+            Face(id=r[0], photo_id=r[1], path=from_db(r[2]), box=(r[3], r[4], r[5], r[6]),
                  landmarks=np.frombuffer(r[7], np.float32).reshape(5, 2), score=r[8],
                  quality=r[9], person_id=r[10], locked=bool(r[11]), model_id=r[12])
             for r in rows
@@ -411,7 +422,7 @@ class Library(EditsMixin):
             "ORDER BY p.path",
             (person_id,),
         )
-        return [Photo(*r) for r in rows]
+        return [_photo(r) for r in rows]
 
     def write_clustering(self, face_ids: np.ndarray, labels: np.ndarray) -> None:
         """Store a clustering of the unlocked faces; `labels` holds person ids (existing ones
@@ -431,6 +442,23 @@ class Library(EditsMixin):
                 "DELETE FROM people WHERE name IS NULL AND hidden = 0 AND id NOT IN "
                 "(SELECT DISTINCT person_id FROM faces WHERE person_id IS NOT NULL)"
             )
+
+
+def to_db(path: str) -> str:
+    """A path as stored: itself, or (a name that is not UTF-8) NUL + the hex of its bytes."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return "\x00" + os.fsencode(path).hex()
+
+
+def from_db(stored: str) -> str:
+    return os.fsdecode(bytes.fromhex(stored[1:])) if stored.startswith("\x00") else stored
+
+
+def _photo(row: tuple) -> Photo:
+    return Photo(row[0], row[1], from_db(row[2]), row[3], row[4])
 
 
 def _library_error(path: Path, e: sqlite3.OperationalError) -> LibraryError:

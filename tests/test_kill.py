@@ -57,13 +57,23 @@ def kill_scans(album: Path, env: dict[str, str], db: Path, runs: int, seed: int)
 
 def test_killed_scans_resume_with_every_photo_and_face_once(tmp_path, tiny_model):
     album = tmp_path / "album"
-    n = 80
+    n = 400
     for i in range(n):
-        save_jpeg(face_photo(i), album / f"p{i:02d}.jpg")
+        save_jpeg(face_photo(i), album / f"p{i:03d}.jpg")
     env = dict(os.environ, PHOTOFACE_HOME=str(tmp_path / "home"), PHOTOFACE_MODEL=str(tiny_model))
     db = tmp_path / "home" / "library.sqlite3"
-    kills = kill_scans(album, env, db, runs=4, seed=0)
-    assert kills >= 2
+    kills = kill_scans(album, env, db, runs=10, seed=0)
+    # The user works between two crashes: groups what is there and names someone.
+    cli = [sys.executable, "-m", "photoface"]
+    subprocess.run(cli + ["recluster", "--threshold", "3.9"], env=env, check=True,
+                   capture_output=True)  # fmt: skip
+    conn = sqlite3.connect(db)
+    pid = conn.execute("SELECT person_id FROM faces WHERE person_id IS NOT NULL").fetchone()[0]
+    named = {r[0] for r in conn.execute("SELECT id FROM faces WHERE person_id = ?", (pid,))}
+    conn.close()
+    subprocess.run(cli + ["name", str(pid), "Ada"], env=env, check=True, capture_output=True)
+    kills += kill_scans(album, env, db, runs=10, seed=1)
+    assert kills >= 20
     assert stored_photos(db) < n
     subprocess.run(scan_cmd(album), env=env, check=True, capture_output=True)
     conn = sqlite3.connect(db)
@@ -71,3 +81,7 @@ def test_killed_scans_resume_with_every_photo_and_face_once(tmp_path, tiny_model
     assert conn.execute("SELECT count(*), count(DISTINCT hash) FROM photos").fetchone() == (n, n)
     per_photo = conn.execute("SELECT photo_id, count(*) FROM faces GROUP BY photo_id").fetchall()
     assert len(per_photo) == n and all(c == 1 for _, c in per_photo)
+    assert conn.execute("SELECT name FROM people WHERE id = ?", (pid,)).fetchone() == ("Ada",)
+    still = {r[0] for r in conn.execute("SELECT id FROM faces WHERE person_id = ? AND locked = 1",
+                                        (pid,))}  # fmt: skip
+    assert still == named

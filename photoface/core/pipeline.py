@@ -119,6 +119,8 @@ def _read(path: Path, known_files: dict[str, tuple[int, int]], known_hashes: set
         item.loaded = imaging.decode_image(data, max_side)
     except ImageError as e:
         item.kind, item.reason = "error", str(e)
+    except FileNotFoundError:
+        item.kind, item.reason = "error", "file not found (a broken link?)"
     except OSError as e:
         item.kind, item.reason = "error", f"cannot read: {e.strerror or e}"
     except Exception as e:  # a bug in a decoder must not stop the scan: record it, go on
