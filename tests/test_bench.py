@@ -49,3 +49,41 @@ def test_scan_benchmark_on_a_small_folder(tmp_path, with_model, capsys):
     assert scan.main([str(tmp_path / "album"), "--repeat", "1", "--large", "1"]) == 0
     out = capsys.readouterr().out
     assert "photos/s" in out and "12 MP JPEGs" in out and "embed:" in out
+
+
+def brute_scores(pred, truth):
+    n = len(pred)
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
+    same_p = {(i, j) for i, j in pairs if pred[i] == pred[j]}
+    same_t = {(i, j) for i, j in pairs if truth[i] == truth[j]}
+    p = len(same_p & same_t) / len(same_p) if same_p else 1.0
+    r = len(same_p & same_t) / len(same_t) if same_t else 1.0
+    bp = np.mean([np.mean([truth[j] == truth[i] for j in range(n) if pred[j] == pred[i]])
+                  for i in range(n)])  # fmt: skip
+    br = np.mean([np.mean([pred[j] == pred[i] for j in range(n) if truth[j] == truth[i]])
+                  for i in range(n)])  # fmt: skip
+    return p, r, bp, br
+
+
+def test_album_scores_match_brute_force():
+    from photoface.bench.albums import score
+
+    rng = np.random.default_rng(3)
+    truth = rng.integers(0, 5, 40)
+    pred = np.where(rng.random(40) < 0.8, truth, rng.integers(0, 7, 40))
+    s = score(pred, truth)
+    p, r, bp, br = brute_scores(pred.tolist(), truth.tolist())
+    assert (s.pair_p, s.pair_r) == pytest.approx((p, r))
+    assert (s.b3_p, s.b3_r) == pytest.approx((bp, br))
+    perfect = score(truth, truth)
+    assert perfect.pair_f1 == perfect.b3_f1 == 1.0 and perfect.mixed == 0.0
+
+
+def test_unsorted_faces_score_as_singletons():
+    from photoface.bench.albums import score
+    from photoface.core.cluster import UNSORTED
+
+    truth = np.array([0, 0, 0, 1, 1, 1])
+    pred = np.array([5, 5, 5, UNSORTED, UNSORTED, UNSORTED])
+    s = score(pred, truth)
+    assert s.pair_p == 1.0 and s.pair_r == pytest.approx(0.5) and s.unsorted == 0.5

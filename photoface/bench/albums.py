@@ -1,0 +1,217 @@
+"""Album benchmark: are the people right? Clustering quality on albums of labelled photos.
+
+    python -m photoface.bench.albums ../shared/data/lfw [--split tune|report] [--grid]
+
+An album is LFW's people of some View-2 folds (never trained on: folds 0-4, the evaluation
+folds): everyone with >= 3 photos, plus one-photo strangers as distractors. `tune` uses folds
+0-1, `report` folds 2-4: defaults are chosen on one and reported on the other. The photos go
+through the app's own scan (detect, align, embed, store) into a temporary library, then the
+app's grouping. Only the central face of each photo carries its label; other faces take part
+but are not scored. Prints pairwise and BCubed precision/recall/F1, predicted vs true people,
+the unsorted share, the share of clusters that mix people, and how many same-photo pairs would
+have been merged without that constraint. --grid compares thresholds, average vs complete
+linkage, and a DBSCAN baseline as Immich configures it (cosine eps 0.5, min 3 faces).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import shutil
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from photoface.core.cluster import UNSORTED, ClusterParams, agglomerate, pairs_in_same_photo
+from photoface.core.detect import make_detector
+from photoface.core.embed import Embedder, dequantize, load_default_embedder
+from photoface.core.grouping import recluster
+from photoface.core.pipeline import scan
+from photoface.store import Library
+
+SPLITS = {"tune": (0, 1), "report": (2, 3, 4)}
+
+
+@dataclass(frozen=True)
+class Album:
+    photos: list[tuple[Path, str]]  # (file, person)
+
+
+def build_album(lfw: Path, folds: tuple[int, ...], min_photos: int = 3, cap: int = 60,
+                strangers: int = 200, seed: int = 0) -> Album:  # fmt: skip
+    fold_of: dict[str, int] = {}
+    with open(lfw / "view2_identity_fold_from_pairs.tsv") as f:
+        for row in csv.reader((ln for ln in f if not ln.startswith("#")), delimiter="\t"):
+            fold_of[row[0]] = int(row[1])
+    rng = np.random.default_rng(seed)
+    photos: list[tuple[Path, str]] = []
+    singles = []
+    for name in sorted(n for n, fo in fold_of.items() if fo in folds):
+        files = sorted((lfw / "lfw-deepfunneled" / name).glob("*.jpg"))
+        if len(files) >= min_photos:
+            photos += [(p, name) for p in files[:cap]]
+        elif len(files) == 1:
+            singles.append((files[0], name))
+    pick = rng.permutation(len(singles))[:strangers]
+    photos += [singles[i] for i in sorted(pick)]
+    return Album(photos)
+
+
+@dataclass(frozen=True)
+class Scores:
+    pair_p: float
+    pair_r: float
+    pair_f1: float
+    b3_p: float
+    b3_r: float
+    b3_f1: float
+    predicted: int
+    true: int
+    unsorted: float
+    mixed: float
+
+
+def score(pred: np.ndarray, truth: np.ndarray, min_size: int = 3) -> Scores:
+    """Unsorted faces (label UNSORTED) count as singletons."""
+    pred = pred.copy()
+    single = pred == UNSORTED
+    pred[single] = pred.max(initial=0) + 1 + np.arange(single.sum())
+    _, p = np.unique(pred, return_inverse=True)
+    _, t = np.unique(truth, return_inverse=True)
+    joint = Counter(zip(p.tolist(), t.tolist(), strict=True))
+    pc, tc = Counter(p.tolist()), Counter(t.tolist())
+    tp = sum(c * (c - 1) / 2 for c in joint.values())
+    pp = sum(c * (c - 1) / 2 for c in pc.values())
+    tt = sum(c * (c - 1) / 2 for c in tc.values())
+    pair_p, pair_r = (tp / pp if pp else 1.0), (tp / tt if tt else 1.0)
+    b3_p = sum(c * c / pc[a] for (a, _), c in joint.items()) / len(p)
+    b3_r = sum(c * c / tc[b] for (_, b), c in joint.items()) / len(p)
+    clusters = [a for a, c in pc.items() if c >= min_size]
+    mixed = sum(1 for a in clusters if sum(1 for (x, _) in joint if x == a) > 1)
+    true_people = sum(1 for c in tc.values() if c >= min_size)
+    return Scores(pair_p, pair_r, _f1(pair_p, pair_r), b3_p, b3_r, _f1(b3_p, b3_r),
+                  len(clusters), true_people, float(single.mean()),
+                  mixed / max(len(clusters), 1))  # fmt: skip
+
+
+def _f1(p: float, r: float) -> float:
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+@dataclass
+class Scanned:
+    face_ids: np.ndarray
+    photo_ids: np.ndarray
+    x: np.ndarray
+    labelled: np.ndarray  # bool: the central face of its photo
+    truth: np.ndarray  # person index, -1 where not labelled
+    quality: np.ndarray
+
+
+def scan_album(album: Album, lib: Library, embedder: Embedder, work: Path) -> Scanned:
+    names = {}
+    for i, (src, person) in enumerate(album.photos):
+        dst = work / f"{i:05d}.jpg"
+        shutil.copy(src, dst)
+        names[str(dst)] = person
+    for _ in scan(lib, work, make_detector("yunet"), embedder):
+        pass
+    ci = lib.cluster_input([embedder.info.model_id])
+    people = {n: k for k, n in enumerate(sorted(set(names.values())))}
+    truth = np.full(len(ci.face_ids), -1)
+    labelled = np.zeros(len(ci.face_ids), bool)
+    faces = {f: i for i, f in enumerate(ci.face_ids.tolist())}
+    for photo in lib.photos():
+        centre = np.array([photo.width / 2, photo.height / 2])
+        fs = lib.faces_of_photo(photo.id)
+        if not fs:
+            continue
+        best = min(fs, key=lambda f: np.hypot(*(np.array(f.box[:2]) + np.array(f.box[2:]) / 2
+                                               - centre)))  # fmt: skip
+        i = faces[best.id]
+        labelled[i] = True
+        truth[i] = people[names[photo.path]]
+    return Scanned(ci.face_ids, ci.photo_ids, dequantize(ci.embeddings), labelled, truth,
+                   ci.quality)  # fmt: skip
+
+
+def run_app_grouping(lib: Library, s: Scanned, embedder: Embedder, params: ClusterParams
+                     ) -> np.ndarray:  # fmt: skip
+    """The app's own recluster, read back as a label per face (UNSORTED for none)."""
+    recluster(lib, embedder.info, params)
+    ci = lib.cluster_input([embedder.info.model_id])
+    return np.where(ci.person_ids >= 0, ci.person_ids, UNSORTED)
+
+
+def other_method(s: Scanned, method: str, threshold: float, min_size: int) -> np.ndarray:
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import pdist
+
+    if method == "dbscan":
+        from sklearn.cluster import DBSCAN
+
+        lab = DBSCAN(eps=threshold, min_samples=min_size, metric="cosine").fit_predict(s.x)
+        return np.where(lab >= 0, lab, UNSORTED)
+    z = linkage(pdist(s.x, "sqeuclidean"), method=method)
+    lab = fcluster(z, threshold, criterion="distance")
+    sizes = Counter(lab.tolist())
+    return np.array([v if sizes[v] >= min_size else UNSORTED for v in lab.tolist()])
+
+
+def line(name: str, sc: Scores) -> str:
+    return (f"{name:34s} pair P/R/F1 {sc.pair_p:.3f}/{sc.pair_r:.3f}/{sc.pair_f1:.3f}  "
+            f"BCubed P/R/F1 {sc.b3_p:.3f}/{sc.b3_r:.3f}/{sc.b3_f1:.3f}  people "
+            f"{sc.predicted}/{sc.true}  unsorted {100 * sc.unsorted:.1f}%  "
+            f"mixed {100 * sc.mixed:.1f}%")  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("lfw", type=Path, help="the LFW folder (lfw-deepfunneled + protocol files)")
+    ap.add_argument("--split", choices=list(SPLITS), default="report")
+    ap.add_argument("--threshold", type=float, help="default: the model's calibrated one")
+    ap.add_argument("--min-size", type=int, default=3)
+    ap.add_argument("--seed-quality", type=float, default=0.0)
+    ap.add_argument("--grid", action="store_true", help="compare thresholds and methods")
+    ap.add_argument("--cap", type=int, default=60, help="photos per person at most")
+    args = ap.parse_args(argv)
+    embedder = load_default_embedder()
+    album = build_album(args.lfw, SPLITS[args.split], cap=args.cap)
+    n_people = len({p for _, p in album.photos})
+    print(f"model {embedder.info.model_id}; split {args.split} (folds {SPLITS[args.split]}): "
+          f"{len(album.photos)} photos of {n_people} people")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp) / "album"
+        work.mkdir()
+        with Library(Path(tmp) / "lib.sqlite3") as lib:
+            s = scan_album(album, lib, embedder, work)
+            m = s.labelled
+            print(f"{len(s.x)} faces, {int(m.sum())} labelled")
+            t0 = args.threshold or embedder.info.threshold
+            thresholds = sorted({t0, *np.round(np.arange(0.6, 1.45, 0.1), 2)}) if args.grid \
+                else [t0]  # fmt: skip
+            for t in thresholds:
+                params = ClusterParams(t, args.min_size, seed_quality=args.seed_quality)
+                pred = run_app_grouping(lib, s, embedder, params)
+                print(line(f"photoface average t={t:.2f}", score(pred[m], s.truth[m])))
+            if args.grid:
+                for t in thresholds:
+                    pred = other_method(s, "complete", t, args.min_size)
+                    print(line(f"complete linkage t={t:.2f}", score(pred[m], s.truth[m])))
+                for eps in (0.3, 0.4, 0.5):
+                    pred = other_method(s, "dbscan", eps, args.min_size)
+                    print(line(f"DBSCAN cosine eps={eps} (Immich)", score(pred[m], s.truth[m])))
+            free = agglomerate(s.x, np.arange(len(s.x)), ClusterParams(t0, args.min_size))
+            same = pairs_in_same_photo(free, s.photo_ids.tolist())
+            kept = pairs_in_same_photo(run_app_grouping(lib, s, embedder,
+                                                        ClusterParams(t0, args.min_size)),
+                                       s.photo_ids.tolist())  # fmt: skip
+            print(f"same-photo pairs merged without the constraint: {same} (with it: {kept})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
