@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
 
 import platformdirs
@@ -32,6 +33,9 @@ def user_models_dir() -> Path:
 
 def resources_dir() -> Path:
     """The bundled resources folder, installed, editable or frozen alike."""
+    frozen = getattr(sys, "_MEIPASS", None)  # a PyInstaller bundle
+    if frozen:
+        return Path(frozen) / "photoface" / "resources"
     try:
         from importlib.resources import files
 
