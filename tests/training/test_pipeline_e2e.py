@@ -1,0 +1,126 @@
+"""prepare -> train --preset small -> export -> onnxruntime, end to end on a tiny data tree
+the test makes; plus the rule that evaluation identities never reach the training set."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from tests.photos import face_photo, save_jpeg  # noqa: E402
+from training import data as tdata  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def fake_data(root: Path) -> Path:
+    """A miniature ../shared/data: LFW (10 folds of one same + one different pair), CelebA
+    folders and the classic sets, every photo a variant of one real face."""
+    k = 0
+
+    def photos(folder: Path, n: int, stem: str, ext: str = ".jpg") -> None:
+        nonlocal k
+        for i in range(n):
+            save_jpeg(face_photo(k), folder / f"{stem}_{i + 1:04d}{ext}")
+            k += 1
+
+    lfw = root / "lfw" / "lfw-deepfunneled"
+    lines, folds = ["10\t1"], ["# identity\tfold"]
+    for f in range(10):
+        a, b = f"Eval_Person{f}", f"Other_Person{f}"
+        photos(lfw / a, 2, a)
+        photos(lfw / b, 1, b)
+        lines += [f"{a}\t1\t2", f"{a}\t1\t{b}\t1"]
+        folds += [f"{a}\t{f}", f"{b}\t{f}"]
+    photos(lfw / "Free_Person", 3, "Free_Person")  # in no pair: may be trained on
+    (root / "lfw/pairs.txt").write_text("\n".join(lines) + "\n")
+    (root / "lfw/view2_identity_fold_from_pairs.tsv").write_text("\n".join(folds) + "\n")
+    for i in range(4):
+        photos(root / "celeba-wild-200" / f"{100 + i}", 3, "w")
+        photos(root / "celeba-aligned" / f"{200 + i}", 2, "a")
+    photos(root / "classic/orl/s1", 2, "o")
+    photos(root / "classic/yaleB/yaleB01", 2, "y")
+    save_jpeg(face_photo(999), root / "classic/yale/subject01.happy")
+    return root
+
+
+def run(mod: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", mod, *args], cwd=ROOT, capture_output=True,
+                          text=True, env=env, timeout=600)  # fmt: skip
+
+
+def test_evaluation_identities_are_never_trained_on(tmp_path):
+    data = fake_data(tmp_path / "data")
+    names = {i.identity for i in tdata.training_items(data)}
+    for who in ("lfw/Eval_Person", "lfw/Other_Person"):
+        assert not any(n.startswith(who) and int(n[-1]) < 5 for n in names)  # folds 0-4
+        assert f"{who}7" in names  # folds 5-9 may be trained on
+    assert any(n.startswith("lfw/Other_Person7") for n in names)
+    assert "lfw/Free_Person" in names
+
+
+@pytest.mark.data
+def test_the_real_training_set_holds_no_evaluation_person(shared_data):
+    folds = tdata.lfw_folds(shared_data / "lfw")
+    for item in tdata.training_items(shared_data):
+        if item.identity.startswith("lfw/"):
+            assert folds.get(item.identity[4:], -1) not in tdata.EVAL_FOLDS, item
+    manifest = ROOT / "cache" / "train_manifest.tsv"
+    if manifest.exists():
+        for line in manifest.read_text().splitlines()[1:]:
+            ident = line.split("\t")[1]
+            if ident.startswith("lfw/"):
+                assert folds.get(ident[4:], -1) not in tdata.EVAL_FOLDS, ident
+
+
+@pytest.mark.slow
+def test_prepare_train_export_end_to_end(tmp_path):
+    data = fake_data(tmp_path / "data")
+    cache = tmp_path / "cache"
+    common = ["--cache-dir", str(cache)]
+    r = run("training.prepare", "--data", str(data), *common, "--workers", "1")
+    assert r.returncode == 0, r.stderr
+    meta = json.loads((cache / "prepare.json").read_text())
+    assert meta["train_ok"] == meta["train"] > 20
+    r = run("training.train", "--preset", "small", "--distill", "0", "--data", str(data), *common)
+    assert r.returncode == 0, r.stderr
+    log = (cache / "runs/main/log.txt").read_text()
+    assert "step 40/40" in log and "img/s" in log and "active" in log
+    r = run("training.train", "--preset", "small", "--distill", "0", "--data", str(data), *common)
+    assert "resumed from" in r.stderr  # a second run resumes instead of starting over
+    out = tmp_path / "models"
+    r = run("training.export", "--data", str(data), *common, "--out-dir", str(out),
+            "--model-id", "e2e-v1")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    from photoface.core.embed import OnnxEmbedder
+
+    e = OnnxEmbedder(out / "photoface-e2e-v1.onnx")
+    assert e.info.model_id == "e2e-v1" and 0 < e.info.threshold < 4
+    v = e.embed(np.stack([face_photo(1)[100:196, 150:246]] * 3))
+    assert np.allclose(np.linalg.norm(v, axis=1), 1, atol=1e-5)
+    card = json.loads((out / "photoface-e2e-v1.json").read_text())
+    assert card["parity_max_abs_diff"] <= 1e-4 and "aligned" in card["lfw"]
+
+
+@pytest.mark.slow
+def test_distributed_training_with_two_cpu_processes(tmp_path):
+    data = fake_data(tmp_path / "data")
+    cache = tmp_path / "cache"
+    assert run("training.prepare", "--data", str(data), "--cache-dir", str(cache),
+               "--workers", "1").returncode == 0  # fmt: skip
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+                        "--master-port", "29533", "-m", "training.train", "--preset", "small",
+                        "--distill", "0", "--data", str(data), "--cache-dir", str(cache),
+                        "--name", "ddp"], cwd=ROOT, capture_output=True, text=True, env=env,
+                       timeout=600)  # fmt: skip
+    assert r.returncode == 0, r.stderr[-2000:]
+    log = (cache / "runs/ddp/log.txt").read_text()
+    assert "world 2" in log and "step 40/40" in log

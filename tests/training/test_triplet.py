@@ -1,0 +1,80 @@
+"""Miners and loss against brute-force loops over every triple."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from training import triplet  # noqa: E402
+
+
+def batch(seed: int = 0, n: int = 24, people: int = 5):
+    g = torch.Generator().manual_seed(seed)
+    emb = torch.nn.functional.normalize(torch.randn(n, 8, generator=g), dim=1)
+    labels = torch.randint(0, people, (n,), generator=g)
+    return emb, labels
+
+
+def d(emb, i, j) -> float:
+    return float(((emb[i] - emb[j]) ** 2).sum())
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_semihard_matches_a_brute_force_loop(seed):
+    emb, labels = batch(seed)
+    a, p, n = triplet.semihard_triplets(emb, labels, 0.2)
+    got = {(int(x), int(y)): int(z) for x, y, z in zip(a, p, n, strict=True)}
+    n_all = len(labels)
+    for i, j in itertools.permutations(range(n_all), 2):
+        if labels[i] != labels[j]:
+            continue
+        negs = [k for k in range(n_all) if labels[k] != labels[i]]
+        if not negs:
+            assert (i, j) not in got
+            continue
+        farther = [k for k in negs if d(emb, i, k) > d(emb, i, j)]
+        want = min(farther, key=lambda k: d(emb, i, k)) if farther else max(
+            negs, key=lambda k: d(emb, i, k))  # fmt: skip
+        assert d(emb, i, got[(i, j)]) == pytest.approx(d(emb, i, want), abs=1e-5)
+
+
+def test_batch_hard_matches_a_brute_force_loop():
+    emb, labels = batch(7)
+    a, p, n = triplet.batch_hard_triplets(emb, labels)
+    for x, y, z in zip(a.tolist(), p.tolist(), n.tolist(), strict=True):
+        pos = [k for k in range(len(labels)) if labels[k] == labels[x] and k != x]
+        neg = [k for k in range(len(labels)) if labels[k] != labels[x]]
+        assert d(emb, x, y) == pytest.approx(max(d(emb, x, k) for k in pos), abs=1e-5)
+        assert d(emb, x, z) == pytest.approx(min(d(emb, x, k) for k in neg), abs=1e-5)
+
+
+def test_batch_all_finds_every_violating_triple():
+    emb, labels = batch(3)
+    a, p, n = triplet.batch_all_triplets(emb, labels, 0.2)
+    got = set(zip(a.tolist(), p.tolist(), n.tolist(), strict=True))
+    want = {
+        (i, j, k)
+        for i, j, k in itertools.permutations(range(len(labels)), 3)
+        if labels[i] == labels[j] and labels[k] != labels[i]
+        and d(emb, i, j) - d(emb, i, k) + 0.2 > 1e-6
+    }  # fmt: skip
+    assert want <= got and all(d(emb, i, j) - d(emb, i, k) + 0.2 > -1e-5 for i, j, k in got)
+
+
+def test_loss_is_the_mean_hinge_and_reports_stats():
+    emb, labels = batch(5)
+    a, p, n = triplet.semihard_triplets(emb, labels, 0.2)
+    loss, st = triplet.triplet_loss(emb, a, p, n, 0.2)
+    trips = zip(a.tolist(), p.tolist(), n.tolist(), strict=True)
+    brute = sum(max(0.0, d(emb, x, y) - d(emb, x, z) + 0.2) for x, y, z in trips) / len(a)
+    assert float(loss) == pytest.approx(brute, abs=1e-5)
+    assert 0 <= st["active"] <= 1 and st["triplets"] == len(a)
+
+
+def test_collapse_is_detected():
+    same = torch.nn.functional.normalize(torch.ones(10, 8), dim=1)
+    assert triplet.collapsed(same)
+    assert not triplet.collapsed(batch(1)[0])

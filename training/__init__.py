@@ -1,0 +1,1 @@
+"""Training our FaceNet-style embedding network (PyTorch); the app never imports this."""

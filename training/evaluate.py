@@ -1,0 +1,204 @@
+"""LFW verification: accuracy +- std, VAL@FAR=1e-3, AUC, ROC curve; any model of our contract.
+
+    python -m training.evaluate [MODEL.onnx | CHECKPOINT.pt] [--folds 5] [--roc roc.png]
+
+Protocol (../shared/data/README.md): View-2 pairs of folds 0-4 (the identities we never train
+on), each fold scored at the threshold that is best on the other four. Modes: "aligned" (our
+detector + alignment, the app's crops) and "centre" (a fixed centre crop of the deep-funneled
+image, as the paper also reports); each also with int8-quantised embeddings, as the app stores
+them. With no argument the bundled model in resources/models is scored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from training.data import default_cache_dir, default_data_dir, lfw_pairs
+
+FAR_TARGET = 1e-3
+
+
+@dataclass(frozen=True)
+class Verification:
+    accuracy: float
+    std: float
+    val: float  # true accept rate at FAR = 1e-3
+    far: float
+    auc: float
+    threshold: float  # best on all evaluated folds together (what export calibrates)
+
+    def line(self) -> str:
+        return (f"accuracy {100 * self.accuracy:.2f}% +- {100 * self.std:.2f}, "
+                f"VAL@FAR={FAR_TARGET:g} {100 * self.val:.1f}%, AUC {self.auc:.4f}, "
+                f"threshold {self.threshold:.3f}")  # fmt: skip
+
+
+def best_threshold(d: np.ndarray, same: np.ndarray) -> float:
+    """The squared-L2 threshold (same <=> d <= t) with the best accuracy on these pairs."""
+    cand = np.unique(np.concatenate([d, [0.0, 4.0]]))
+    mids = (cand[:-1] + cand[1:]) / 2
+    acc = [((d <= t) == same).mean() for t in mids]
+    return float(mids[int(np.argmax(acc))])
+
+
+def verify(d: np.ndarray, same: np.ndarray, folds: np.ndarray) -> Verification:
+    accs = []
+    for f in np.unique(folds):
+        train, test = folds != f, folds == f
+        t = best_threshold(d[train], same[train])
+        accs.append(((d[test] <= t) == same[test]).mean())
+    diff = np.sort(d[~same])
+    k = int(np.floor(FAR_TARGET * len(diff)))
+    t_far = diff[k] - 1e-9 if k < len(diff) else 4.0  # accept at most k different pairs
+    if k == 0:
+        t_far = diff[0] - 1e-9
+    val = float((d[same] <= t_far).mean())
+    far = float((diff <= t_far).mean())
+    from sklearn.metrics import roc_auc_score
+
+    auc = float(roc_auc_score(same, -d))
+    return Verification(float(np.mean(accs)), float(np.std(accs)), val, far, auc,
+                        best_threshold(d, same))  # fmt: skip
+
+
+def quantised(emb: np.ndarray) -> np.ndarray:
+    from photoface.core.embed import dequantize, quantize
+
+    return dequantize(quantize(emb))
+
+
+def pair_distances(emb: dict[str, np.ndarray], pairs: list) -> np.ndarray:
+    return np.array([float(((emb[p.a] - emb[p.b]) ** 2).sum()) for p in pairs])
+
+
+def centre_crops(names: list[str], lfw_root: Path, box: int = 110, size: int = 96) -> np.ndarray:
+    from PIL import Image
+
+    out = np.zeros((len(names), size, size, 3), np.uint8)
+    for i, n in enumerate(names):
+        with Image.open(lfw_root / n) as im:
+            w, h = im.size
+            x0, y0 = (w - box) // 2, (h - box) // 2 + 5  # deep-funneled faces sit a little low
+            out[i] = np.asarray(im.convert("RGB").crop((x0, y0, x0 + box, y0 + box)).resize(
+                (size, size), Image.Resampling.BILINEAR))  # fmt: skip
+    return out
+
+
+def onnx_embedder(path: Path) -> Callable[[np.ndarray], np.ndarray]:
+    from photoface.core.embed import OnnxEmbedder
+
+    e = OnnxEmbedder(path, batch_size=256)
+    return e.embed
+
+
+def torch_embedder(model, flip: bool = False) -> Callable[[np.ndarray], np.ndarray]:
+    import torch
+
+    from training.augment import to_tensor
+
+    def embed(crops: np.ndarray) -> np.ndarray:
+        model.eval()
+        out = []
+        with torch.no_grad():
+            for s in range(0, len(crops), 256):
+                x = to_tensor(crops[s : s + 256])
+                e = model(x)
+                if flip:
+                    e = torch.nn.functional.normalize(e + model(torch.flip(x, dims=[3])), dim=1)
+                out.append(e.float().numpy())
+        return np.concatenate(out)
+
+    return embed
+
+
+def evaluate(embed: Callable[[np.ndarray], np.ndarray], cache: Path, data: Path,
+             modes: tuple[str, ...] = ("aligned",), n_folds: int = 5
+             ) -> dict[str, Verification]:  # fmt: skip
+    from training.augment import centre
+
+    names = json.loads((cache / "lfw_eval_names.json").read_text())
+    pairs = [p for p in lfw_pairs(data / "lfw") if p.fold < n_folds]
+    same = np.array([p.same for p in pairs])
+    folds = np.array([p.fold for p in pairs])
+    results = {}
+    for mode in modes:
+        if mode == "aligned":
+            crops = centre(np.load(cache / "lfw_eval_crops.npy", mmap_mode="r"))
+        else:
+            crops = centre_crops(names, data / "lfw" / "lfw-deepfunneled")
+        emb = embed(np.ascontiguousarray(crops))
+        for tag, e in (("", emb), (" int8", quantised(emb))):
+            vec = dict(zip(names, e, strict=True))
+            results[mode + tag] = verify(pair_distances(vec, pairs), same, folds)
+    return results
+
+
+def roc_png(embed: Callable[[np.ndarray], np.ndarray], cache: Path, data: Path, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import roc_curve
+
+    from training.augment import centre
+
+    names = json.loads((cache / "lfw_eval_names.json").read_text())
+    pairs = [p for p in lfw_pairs(data / "lfw") if p.fold < 5]
+    emb = dict(zip(names, embed(np.ascontiguousarray(
+        centre(np.load(cache / "lfw_eval_crops.npy", mmap_mode="r")))), strict=True))  # fmt: skip
+    fpr, tpr, _ = roc_curve([p.same for p in pairs], -pair_distances(emb, pairs))
+    plt.figure(figsize=(4, 4))
+    plt.semilogx(np.maximum(fpr, 1e-4), tpr)
+    plt.xlabel("false accept rate")
+    plt.ylabel("true accept rate")
+    plt.title("LFW View-2 folds 0-4")
+    plt.grid(True, which="both", alpha=0.3)
+    plt.tight_layout()
+    plt.savefig(out, dpi=100)
+
+
+def load_any(model: str | None) -> tuple[Callable[[np.ndarray], np.ndarray], str]:
+    if model is None:
+        from photoface import paths
+        from photoface.core.embed import find_model
+
+        found = find_model(paths.bundled_models_dir())
+        if found is None:
+            raise SystemExit("no model in resources/models; give a model or checkpoint")
+        model = str(found)
+    if model.endswith(".onnx"):
+        return onnx_embedder(Path(model)), model
+    from training.train import load_checkpoint
+
+    net, _ = load_checkpoint(Path(model))
+    return torch_embedder(net), model
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("model", nargs="?", help="an ONNX model or a training checkpoint")
+    ap.add_argument("--cache-dir", type=Path, default=default_cache_dir())
+    ap.add_argument("--data", type=Path, default=default_data_dir())
+    ap.add_argument("--roc", type=Path, help="write the ROC curve here (PNG)")
+    ap.add_argument("--json", type=Path, help="write the figures here")
+    args = ap.parse_args(argv)
+    embed, name = load_any(args.model)
+    res = evaluate(embed, args.cache_dir, args.data, modes=("aligned", "centre"))
+    print(f"{name} on LFW View-2 folds 0-4 (threshold from the other 4 folds):")
+    for mode, v in res.items():
+        print(f"  {mode:14s} {v.line()}")
+    if args.roc:
+        roc_png(embed, args.cache_dir, args.data, args.roc)
+    if args.json:
+        args.json.write_text(json.dumps({k: v.__dict__ for k, v in res.items()}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

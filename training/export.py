@@ -1,0 +1,151 @@
+"""Checkpoint -> the app's ONNX model (+ model card), checked against onnxruntime, installed.
+
+    python -m training.export [CHECKPOINT] [--model-id pf-nn4s-v1] [--no-install]
+
+The graph has a dynamic batch axis and L2-normalises inside; ONNX metadata_props carry every
+pre-processing constant, the embedding size, the model id, the verification threshold
+calibrated on LFW (folds 0-4, best accuracy) and the ids it is harmonic-compatible with.
+Parity with PyTorch is checked in onnxruntime (atol 1e-4). With install (the default) the file
+replaces any photoface-*.onnx in resources/models/, with a JSON model card beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from training.augment import MEAN, STD
+from training.data import default_cache_dir, default_data_dir
+from training.model import count_macs, count_params
+from training.train import load_checkpoint
+
+PARITY_ATOL = 1e-4
+
+
+def to_onnx(model: torch.nn.Module, path: Path) -> None:
+    model.eval()
+    dummy = torch.randn(2, 3, 96, 96)
+    torch.onnx.export(
+        model, (dummy,), str(path), input_names=["input"], output_names=["embedding"],
+        dynamic_axes={"input": {0: "batch"}, "embedding": {0: "batch"}}, opset_version=17,
+        dynamo=False,
+    )  # fmt: skip
+
+
+def write_metadata(path: Path, meta: dict[str, str]) -> None:
+    """Metadata only: the graph itself is never edited after export."""
+    import onnx
+
+    model = onnx.load(str(path))
+    del model.metadata_props[:]
+    for k, v in meta.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = f"photoface.{k}", v
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+
+
+def parity(model: torch.nn.Module, path: Path, n: int = 16) -> float:
+    import onnxruntime as ort
+
+    x = torch.randn(n, 3, 96, 96)
+    with torch.no_grad():
+        ref = model(x).numpy()
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = sess.run(["embedding"], {"input": x.numpy()})[0]
+    return float(np.abs(ref - got).max())
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("checkpoint", nargs="?", type=Path)
+    ap.add_argument("--cache-dir", type=Path, default=default_cache_dir())
+    ap.add_argument("--data", type=Path, default=default_data_dir())
+    ap.add_argument("--model-id", default="pf-nn4s-v1")
+    ap.add_argument("--compatible-with", default="", help="comma-separated model ids")
+    ap.add_argument("--threshold", type=float, help="skip LFW calibration and use this")
+    ap.add_argument("--out-dir", type=Path, help="default: resources/models (installs)")
+    ap.add_argument("--no-install", action="store_true", help="only write to --out-dir/cache")
+    args = ap.parse_args(argv)
+    ckpt = args.checkpoint or args.cache_dir / "runs" / "main" / "last.pt"
+    model, ck = load_checkpoint(ckpt)
+    from photoface import paths
+
+    out_dir = args.out_dir or (args.cache_dir / "export" if args.no_install
+                               else paths.bundled_models_dir())  # fmt: skip
+    out_dir.mkdir(parents=True, exist_ok=True)
+    onnx_path = out_dir / f"photoface-{args.model_id}.onnx"
+    tmp = out_dir / f".{onnx_path.name}.tmp"
+    to_onnx(model, tmp)
+    figures: dict[str, dict] = {}
+    threshold = args.threshold
+    if threshold is None:
+        from training.evaluate import evaluate, torch_embedder
+
+        res = evaluate(torch_embedder(model), args.cache_dir, args.data,
+                       modes=("aligned", "centre"))  # fmt: skip
+        figures = {k: v.__dict__ for k, v in res.items()}
+        threshold = res["aligned"].threshold
+    compat = [c for c in args.compatible_with.split(",") if c]
+    write_metadata(tmp, {
+        "model_id": args.model_id, "input_size": "96", "mean": json.dumps([MEAN] * 3),
+        "std": json.dumps([STD] * 3), "embedding_size": str(model.cfg.embedding),
+        "threshold": f"{threshold:.4f}", "compatible_with": json.dumps(compat),
+    })  # fmt: skip
+    err = parity(model, tmp)
+    if err > PARITY_ATOL:
+        tmp.unlink()
+        raise SystemExit(f"onnxruntime differs from PyTorch by {err:.2e} (> {PARITY_ATOL})")
+    if not args.no_install and args.out_dir is None:
+        for old in out_dir.glob("photoface-*"):
+            old.unlink()
+    tmp.replace(onnx_path)
+    cfg = ck["config"]
+    card = {
+        "model_id": args.model_id,
+        "file": onnx_path.name,
+        "architecture": f"NN4-class Inception, {count_params(model) / 1e6:.2f}M parameters, "
+        f"{count_macs(model) / 1e6:.0f}M multiply-adds, 96x96 RGB in, 128-D unit vector out",
+        "training": {
+            "data": "LFW people outside View-2 folds 0-4, celeba-wild-200, celeba-aligned, "
+            "classic (ORL, Yale, Extended Yale B); crops by photoface's YuNet + alignment",
+            "recipe": "triplet loss, online semi-hard mining, margin 0.2"
+            + (
+                f" + distillation from dlib's ResNet (weight {cfg['distill']})"
+                if cfg["distill"] > 0
+                else ""
+            ),  # fmt: skip
+            "steps": ck["step"],
+            "images_seen": ck.get("seen"),
+            "minutes": round(ck.get("minutes", 0.0), 1),
+            "config": cfg,
+        },
+        "threshold": round(threshold, 4),
+        "lfw_protocol": "View-2 folds 0-4, threshold from the other 4 folds",
+        "lfw": figures,
+        "parity_max_abs_diff": err,
+        "exported": time.strftime("%Y-%m-%d"),
+        "commands": {
+            "prepare": "python -m training.prepare",
+            "teacher": "python -m training.teacher",
+            "train": f"python -m training.train --name {cfg['name']} --steps {cfg['steps']} "
+            f"--distill {cfg['distill']}",
+            "export": "python -m training.export",
+            "evaluate": "python -m training.evaluate",
+        },
+    }
+    onnx_path.with_suffix(".json").write_text(json.dumps(card, indent=1))
+    print(f"wrote {onnx_path} (threshold {threshold:.3f}, parity {err:.1e})")
+    for k, v in figures.items():
+        print(f"  {k:14s} accuracy {100 * v['accuracy']:.2f}% +- {100 * v['std']:.2f}, "
+              f"VAL@FAR=1e-3 {100 * v['val']:.1f}%, AUC {v['auc']:.4f}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

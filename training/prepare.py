@@ -1,0 +1,141 @@
+"""Aligned training crops: photoface's own detector and aligner over the allowed datasets.
+
+    python -m training.prepare [--data ../shared/data] [--cache-dir cache] [--workers 2]
+
+For every photo the data README allows for training (and, separately, every LFW image of the
+evaluation pairs) the face nearest the image centre is found with YuNet and aligned with
+`photoface.core.align` onto a canvas PAD pixels wider than the 96 x 96 model crop (room for
+augmentation). Photos without a face are counted and reported. Work is saved in shards, so an
+interrupted run resumes; the result is `crops.npy` (uint8, N x 112 x 112 x 3) + `manifest.tsv`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from dataclasses import dataclass, fields
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+
+from training.data import default_cache_dir, default_data_dir, lfw_pairs, training_items
+
+log = logging.getLogger(__name__)
+
+PAD = 8  # canvas = 96 + 2 * PAD
+SHARD = 2000
+
+
+@dataclass
+class PrepareConfig:
+    data: str = str(default_data_dir())
+    cache_dir: str = str(default_cache_dir())
+    workers: int = 2
+    limit: int = 0  # only the first N photos (tests, dry runs)
+
+
+_detector = None
+
+
+def _init_worker() -> None:
+    global _detector
+    from photoface.core.detect import make_detector
+
+    _detector = make_detector("yunet", threads=1)
+
+
+def crop_one(path: str) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, str]:
+    """(crop or None, box, landmarks, note) for the face nearest the centre of one photo."""
+    from photoface.core import align, imaging
+    from photoface.errors import ImageError
+
+    try:
+        loaded = imaging.load_image(path, max_side=None)
+    except ImageError as e:
+        return None, np.zeros(4, np.float32), np.zeros((5, 2), np.float32), f"unreadable: {e}"
+    dets = _detector.detect(loaded.rgb)
+    if not dets:
+        return None, np.zeros(4, np.float32), np.zeros((5, 2), np.float32), "no face"
+    h, w = loaded.rgb.shape[:2]
+    centre = np.array([w / 2, h / 2])
+    best = min(dets, key=lambda d: np.hypot(d.box[0] + d.box[2] / 2 - centre[0],
+                                            d.box[1] + d.box[3] / 2 - centre[1]))  # fmt: skip
+    crop = align.align_face(loaded.rgb, best.landmarks, pad=PAD)
+    return crop, np.array(best.box, np.float32), best.landmarks.astype(np.float32), ""
+
+
+def run_set(name: str, paths: list[str], out: Path, workers: int) -> np.ndarray:
+    """Crop `paths` into out/name_crops.npy; returns the ok mask. Resumes from shards."""
+    shard_dir = out / f"{name}_shards"
+    shard_dir.mkdir(parents=True, exist_ok=True)
+    t0, done = time.monotonic(), 0
+    with Pool(workers, initializer=_init_worker) as pool:
+        for s in range(0, len(paths), SHARD):
+            f = shard_dir / f"{s // SHARD:04d}.npz"
+            chunk = paths[s : s + SHARD]
+            if not f.exists():
+                res = pool.map(crop_one, chunk, chunksize=16)
+                size = 96 + 2 * PAD
+                crops = np.stack([r[0] if r[0] is not None else np.zeros((size, size, 3), np.uint8)
+                                  for r in res])  # fmt: skip
+                np.savez(f.with_suffix(".tmp.npz"), crops=crops,
+                         ok=np.array([r[0] is not None for r in res]),
+                         boxes=np.stack([r[1] for r in res]),
+                         landmarks=np.stack([r[2] for r in res]),
+                         notes=np.array([r[3] for r in res]))  # fmt: skip
+                f.with_suffix(".tmp.npz").replace(f)
+                done += len(chunk)
+            rate = done / max(time.monotonic() - t0, 1e-6)
+            left = (len(paths) - s - len(chunk)) / rate if rate else 0
+            msg = f"{min(s + SHARD, len(paths))}/{len(paths)} photos, {rate:.0f}/s"
+            print(f"[{name}] {msg}, ETA {left / 60:.1f} min", file=sys.stderr, flush=True)
+    shards = [np.load(shard_dir / f"{i:04d}.npz") for i in range(-(-len(paths) // SHARD))]
+    ok = np.concatenate([z["ok"] for z in shards])
+    np.save(out / f"{name}_crops.npy", np.concatenate([z["crops"] for z in shards]))
+    np.save(out / f"{name}_boxes.npy", np.concatenate([z["boxes"] for z in shards]))
+    np.save(out / f"{name}_landmarks.npy", np.concatenate([z["landmarks"] for z in shards]))
+    notes = np.concatenate([z["notes"] for z in shards])
+    missing = [(p, n) for p, n, k in zip(paths, notes, ok, strict=True) if not k]
+    print(f"[{name}] {int(ok.sum())}/{len(paths)} photos gave a face; {len(missing)} did not",
+          file=sys.stderr)  # fmt: skip
+    for p, n in missing[:20]:
+        print(f"  {n}: {p}", file=sys.stderr)
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    for f in fields(PrepareConfig):
+        ap.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
+    cfg = PrepareConfig(**vars(ap.parse_args(argv)))
+    data, out = Path(cfg.data), Path(cfg.cache_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    items = training_items(data)
+    if cfg.limit:
+        items = items[: cfg.limit]
+    ok = run_set("train", [str(i.path) for i in items], out, cfg.workers)
+    with open(out / "train_manifest.tsv", "w") as f:
+        f.write("index\tidentity\tpath\tok\n")
+        for k, (it, good) in enumerate(zip(items, ok, strict=True)):
+            f.write(f"{k}\t{it.identity}\t{it.path}\t{int(good)}\n")
+    pairs = [p for p in lfw_pairs(data / "lfw") if p.fold in (0, 1, 2, 3, 4)]
+    names = sorted({x for p in pairs for x in (p.a, p.b)})
+    if cfg.limit:
+        names = names[: cfg.limit]
+    lfw_root = data / "lfw" / "lfw-deepfunneled"
+    eok = run_set("lfw_eval", [str(lfw_root / n) for n in names], out, cfg.workers)
+    (out / "lfw_eval_names.json").write_text(json.dumps(names))
+    meta = {"pad": PAD, "train": len(items), "train_ok": int(ok.sum()),
+            "identities": len({i.identity for i in items}), "lfw_eval": len(names),
+            "lfw_eval_ok": int(eok.sum())}  # fmt: skip
+    (out / "prepare.json").write_text(json.dumps(meta, indent=1))
+    print(json.dumps(meta), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
