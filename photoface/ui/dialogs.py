@@ -1,0 +1,91 @@
+"""Small dialogs: settings, and choosing a person to move faces to."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+from photoface.settings import Settings
+from photoface.store import Person
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: Settings, model_threshold: float | None, library_path: str,
+                 parent: QWidget | None = None) -> None:  # fmt: skip
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        form = QFormLayout(self)
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setRange(0.0, 3.0)
+        self.threshold.setSingleStep(0.05)
+        self.threshold.setDecimals(2)
+        self.threshold.setSpecialValueText("model default")
+        self.threshold.setValue(settings.cluster_threshold or 0.0)
+        hint = f" (model: {model_threshold:.2f})" if model_threshold else ""
+        form.addRow(f"Grouping distance{hint}:", self.threshold)
+        self.min_faces = QSpinBox()
+        self.min_faces.setRange(1, 50)
+        self.min_faces.setValue(settings.min_faces)
+        form.addRow("Minimum faces per person:", self.min_faces)
+        row = QHBoxLayout()
+        self.library = QLineEdit(library_path)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row.addWidget(self.library)
+        row.addWidget(browse)
+        form.addRow("Library file:", row)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)  # fmt: skip
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _browse(self) -> None:
+        keep = (
+            QFileDialog.Option.DontConfirmOverwrite
+        )  # an existing library is opened, not replaced
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Library file", self.library.text(), "photoface library (*.sqlite3)", options=keep
+        )
+        if path:
+            self.library.setText(path)
+
+    def values(self) -> tuple[float | None, int, str]:
+        t = self.threshold.value()
+        return (t if t > 0 else None), self.min_faces.value(), self.library.text().strip()
+
+
+class MoveToDialog(QDialog):
+    """Pick an existing person (by name) or a new one."""
+
+    NEW = -1
+
+    def __init__(self, people: list[Person], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Move faces to…")
+        form = QFormLayout(self)
+        self.choice = QComboBox()
+        self.choice.addItem("A new person", self.NEW)
+        for p in people:
+            self.choice.addItem(f"{p.label} ({p.face_count})", p.id)
+        form.addRow("Person:", self.choice)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)  # fmt: skip
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def person_id(self) -> int | None:
+        v = self.choice.currentData()
+        return None if v == self.NEW else int(v)

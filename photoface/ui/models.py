@@ -1,0 +1,185 @@
+"""Qt list models: thin adapters over Library queries (people, faces), thumbnails on demand."""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+
+from PySide6.QtCore import QAbstractListModel, QByteArray, QMimeData, QModelIndex, Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
+
+from photoface.store import Face, Library, Person
+
+log = logging.getLogger(__name__)
+
+ID_ROLE = Qt.ItemDataRole.UserRole + 1
+COUNT_ROLE = Qt.ItemDataRole.UserRole + 2
+PERSON_MIME = "application/x-photoface-person"
+THUMB = 112
+
+
+class Thumbnails:
+    """Face thumbnails decoded only when a view asks for them; an LRU keeps the recent ones."""
+
+    def __init__(self, library: Library, size: int = THUMB, capacity: int = 2000) -> None:
+        self.library = library
+        self.size = size
+        self.capacity = capacity
+        self._cache: OrderedDict[int, QPixmap] = OrderedDict()
+
+    def get(self, face_id: int | None) -> QPixmap | None:
+        if face_id is None:
+            return None
+        pix = self._cache.get(face_id)
+        if pix is not None:
+            self._cache.move_to_end(face_id)
+            return pix
+        try:
+            data = self.library.face_crop(face_id)
+        except Exception:  # a face removed meanwhile: no picture, no crash
+            return None
+        img = QImage.fromData(QByteArray(data))
+        pix = QPixmap.fromImage(img).scaled(
+            self.size,
+            self.size,
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
+        self._cache[face_id] = pix
+        if len(self._cache) > self.capacity:
+            self._cache.popitem(last=False)
+        return pix
+
+    def clear(self) -> None:
+        self._cache.clear()
+
+
+class PeopleModel(QAbstractListModel):
+    """People, biggest first: cover face, name (or "Unnamed"), face count. Dropping one tile on
+    another asks for a merge."""
+
+    merge_requested = Signal(list, int)  # people to merge, the one dropped on
+
+    def __init__(self, library: Library, thumbs: Thumbnails, parent=None) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.thumbs = thumbs
+        self.include_hidden = False
+        self.search = ""
+        self._rows: list[Person] = []
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.beginResetModel()
+        self._rows = self.library.people(include_hidden=self.include_hidden, search=self.search)
+        self.endResetModel()
+
+    def person_at(self, row: int) -> Person:
+        return self._rows[row]
+
+    def row_of(self, person_id: int) -> int | None:
+        return next((i for i, p in enumerate(self._rows) if p.id == person_id), None)
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        p = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            hidden = " (hidden)" if p.hidden else ""
+            return f"{p.label}{hidden}\n{p.face_count} photo{'s' if p.face_count != 1 else ''}"
+        if role == Qt.ItemDataRole.EditRole:
+            return p.name or ""
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self.thumbs.get(p.cover_face_id)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{p.label}: {p.face_count} faces (double-click to open, F2 to name)"
+        if role == ID_ROLE:
+            return p.id
+        if role == COUNT_ROLE:
+            return p.face_count
+        return None
+
+    def flags(self, index: QModelIndex) -> Qt.ItemFlag:
+        base = super().flags(index)
+        if not index.isValid():
+            return base | Qt.ItemFlag.ItemIsDropEnabled
+        return (base | Qt.ItemFlag.ItemIsEditable | Qt.ItemFlag.ItemIsDragEnabled
+                | Qt.ItemFlag.ItemIsDropEnabled)  # fmt: skip
+
+    def setData(self, index: QModelIndex, value, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        # Naming goes through the window (it may offer a merge); the model never edits itself.
+        return False
+
+    def mimeTypes(self) -> list[str]:
+        return [PERSON_MIME]
+
+    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:
+        ids = sorted({self._rows[i.row()].id for i in indexes if i.isValid()})
+        mime = QMimeData()
+        mime.setData(PERSON_MIME, QByteArray(",".join(map(str, ids)).encode()))
+        return mime
+
+    def supportedDropActions(self) -> Qt.DropAction:
+        return Qt.DropAction.MoveAction
+
+    def canDropMimeData(self, data, action, row, column, parent) -> bool:
+        return data is not None and data.hasFormat(PERSON_MIME) and parent.isValid()
+
+    def dropMimeData(self, data, action, row, column, parent) -> bool:
+        if not self.canDropMimeData(data, action, row, column, parent):
+            return False
+        ids = [int(v) for v in bytes(data.data(PERSON_MIME)).decode().split(",") if v]
+        target = self._rows[parent.row()].id
+        ids = [i for i in ids if i != target]
+        if ids:
+            self.merge_requested.emit(ids, target)
+        return False  # the merge happens in the window; nothing is moved by Qt
+
+
+class FacesModel(QAbstractListModel):
+    """The faces of one person (or the unsorted ones), best quality first."""
+
+    def __init__(self, library: Library, thumbs: Thumbnails, parent=None) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.thumbs = thumbs
+        self.person_id: int | None = None
+        self._rows: list[Face] = []
+
+    def show_person(self, person_id: int | None) -> None:
+        """None shows the unsorted faces."""
+        self.person_id = person_id
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.beginResetModel()
+        if self.person_id is None:
+            self._rows = self.library.unsorted_faces()
+        else:
+            try:
+                self._rows = self.library.faces_of_person(self.person_id)
+            except Exception:  # the person went away (merged, undone)
+                self._rows = []
+        self.endResetModel()
+
+    def face_at(self, row: int) -> Face:
+        return self._rows[row]
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        f = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self.thumbs.get(f.id)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{f.path}\nface {f.id}, quality {f.quality:.2f}" + (
+                ", confirmed" if f.locked else "")  # fmt: skip
+        if role == ID_ROLE:
+            return f.id
+        return None

@@ -1,0 +1,123 @@
+"""The window's pages: the empty state, the people grid and one person's faces."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from photoface.ui.models import THUMB
+
+
+def grid_view(parent: QWidget, cell: QSize) -> QListView:
+    v = QListView(parent)
+    v.setViewMode(QListView.ViewMode.IconMode)
+    v.setIconSize(QSize(THUMB, THUMB))
+    v.setGridSize(cell)
+    v.setUniformItemSizes(True)  # a 50k-face list lays out without measuring every item
+    v.setResizeMode(QListView.ResizeMode.Adjust)
+    v.setMovement(QListView.Movement.Static)
+    v.setWordWrap(True)
+    v.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+    v.setLayoutMode(QListView.LayoutMode.Batched)
+    v.setBatchSize(500)
+    return v
+
+
+class EmptyState(QWidget):
+    choose_folder = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.addStretch(2)
+        title = QLabel("Drop a photo folder here")
+        f = title.font()
+        f.setPointSize(f.pointSize() + 8)
+        title.setFont(f)
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        sub = QLabel("photoface finds the people in your photos. Everything stays on this "
+                     "computer; your photos are never changed.")  # fmt: skip
+        sub.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        sub.setWordWrap(True)
+        button = QPushButton("Choose a folder…")
+        button.setDefault(True)
+        button.clicked.connect(self.choose_folder)
+        self.notice = QLabel("")
+        self.notice.setWordWrap(True)
+        self.notice.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.notice.setStyleSheet("color: #a05a00")
+        for w in (title, sub):
+            lay.addWidget(w)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(button)
+        row.addStretch(1)
+        lay.addLayout(row)
+        lay.addWidget(self.notice)
+        lay.addStretch(3)
+
+
+class PeoplePage(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        top = QHBoxLayout()
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search names…")
+        self.search.setClearButtonEnabled(True)
+        self.show_hidden = QCheckBox("Show hidden")
+        self.unsorted = QPushButton("Unsorted faces")
+        top.addWidget(self.search, 1)
+        top.addWidget(self.show_hidden)
+        top.addWidget(self.unsorted)
+        lay.addLayout(top)
+        self.view = grid_view(self, QSize(THUMB + 40, THUMB + 52))
+        self.view.setDragEnabled(True)
+        self.view.setAcceptDrops(True)
+        self.view.setDropIndicatorShown(True)
+        self.view.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
+        self.view.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        lay.addWidget(self.view, 1)
+        self.summary = QLabel("")
+        lay.addWidget(self.summary)
+
+
+class PersonPage(QWidget):
+    back = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        top = QHBoxLayout()
+        self.back_button = QPushButton("← People")
+        self.back_button.clicked.connect(self.back)
+        self.title = QLabel("")
+        f = self.title.font()
+        f.setPointSize(f.pointSize() + 4)
+        f.setBold(True)
+        self.title.setFont(f)
+        top.addWidget(self.back_button)
+        top.addWidget(self.title, 1)
+        lay.addLayout(top)
+        self.view = grid_view(self, QSize(THUMB + 12, THUMB + 12))
+        lay.addWidget(self.view, 1)
+        row = QHBoxLayout()
+        self.not_this = QPushButton("Not this person")
+        self.move_to = QPushButton("Move to…")
+        self.remove = QPushButton("Remove face")
+        self.open_photo = QPushButton("Open photo")
+        for b in (self.not_this, self.move_to, self.remove, self.open_photo):
+            row.addWidget(b)
+        row.addStretch(1)
+        lay.addLayout(row)

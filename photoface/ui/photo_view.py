@@ -1,0 +1,82 @@
+"""One photo with its face boxes and names; clicking a box asks to show that person."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from photoface.core.imaging import load_image
+
+
+class PhotoView(QWidget):
+    person_clicked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(200, 200)
+        self._pixmap: QPixmap | None = None
+        self._scale = 1.0  # original pixels per pixmap pixel
+        self._faces: list[tuple[tuple[float, float, float, float], int | None, str]] = []
+        self.error = ""
+
+    def show_photo(self, path: str, faces: list[tuple[tuple, int | None, str]]) -> None:
+        """faces: (box in original pixels, person id or None, label)."""
+        self.error = ""
+        try:
+            loaded = load_image(path, max_side=2048)
+            h, w = loaded.rgb.shape[:2]
+            img = QImage(loaded.rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+            self._pixmap = QPixmap.fromImage(img)
+            self._scale = loaded.scale
+        except Exception as e:  # a photo moved or deleted since the scan
+            self._pixmap = None
+            self.error = f"Cannot show {path}: {e}"
+        self._faces = faces
+        self.update()
+
+    def _layout(self) -> tuple[float, float, float]:
+        pw, ph = self._pixmap.width(), self._pixmap.height()
+        k = min(self.width() / pw, self.height() / ph)
+        return k, (self.width() - pw * k) / 2, (self.height() - ph * k) / 2
+
+    def _screen_box(self, box: tuple) -> QRectF:
+        k, ox, oy = self._layout()
+        x, y, w, h = (v / self._scale * k for v in box)
+        return QRectF(ox + x, oy + y, w, h)
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor(30, 30, 30))
+        if self._pixmap is None:
+            p.setPen(QColor(220, 220, 220))
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.error or "No photo")
+            return
+        k, ox, oy = self._layout()
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        p.drawPixmap(QRectF(ox, oy, self._pixmap.width() * k, self._pixmap.height() * k),
+                     self._pixmap, QRectF(self._pixmap.rect()))  # fmt: skip
+        font = QFont(self.font())
+        font.setBold(True)
+        p.setFont(font)
+        for box, pid, label in self._faces:
+            r = self._screen_box(box)
+            colour = QColor(80, 200, 120) if pid is not None else QColor(240, 200, 60)
+            p.setPen(QPen(colour, 2))
+            p.drawRect(r)
+            text_rect = QRectF(r.left(), r.bottom() + 2, max(r.width(), 120), 20)
+            p.fillRect(text_rect.adjusted(0, 0, 0, 0), QColor(0, 0, 0, 160))
+            p.drawText(text_rect, Qt.AlignmentFlag.AlignLeft, " " + label)
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        if self._pixmap is None:
+            return
+        for box, pid, _ in self._faces:
+            if pid is not None and self._screen_box(box).contains(event.position()):
+                self.person_clicked.emit(pid)
+                return
+
+    def face_centre(self, index: int):
+        """Where face `index` is drawn (for tests and keyboard users)."""
+        return self._screen_box(self._faces[index][0]).center()
