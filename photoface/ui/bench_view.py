@@ -1,0 +1,83 @@
+"""How the window behaves on a big library: open, scroll, filter (prints figures).
+
+    QT_QPA_PLATFORM=offscreen python -m photoface.ui.bench_view --faces 20000
+
+Builds a synthetic library (clustering benchmark's faces and grouping, real crops replaced by a
+grey JPEG), then times: window construction + first paint, a full scroll of the people grid in
+pages, a full scroll of the biggest person's faces, and filtering by name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--faces", type=int, default=20000)
+    args = ap.parse_args(argv)
+    from PySide6.QtWidgets import QApplication
+
+    from photoface.bench.clustering import INFO, bulk_fill, synthetic
+    from photoface.core.cluster import ClusterParams
+    from photoface.core.grouping import recluster
+    from photoface.settings import Settings
+    from photoface.store import Library
+    from photoface.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "big.sqlite3"
+        with Library(path) as lib:
+            bulk_fill(lib, synthetic(args.faces)[0])
+            recluster(lib, INFO, ClusterParams(1.0))
+            for i, p in enumerate(lib.people()[:200]):
+                lib.rename(p.id, f"Person {i:03d}")
+        t0 = time.perf_counter()
+        w = MainWindow(path, Settings(), Path(tmp), embedder_factory=lambda: None)
+        w.resize(1280, 800)
+        w.show()
+        app.processEvents()
+        t_open = time.perf_counter() - t0
+        view = w.people_page.view
+        rows = w.people_model.rowCount()
+
+        def scroll(v) -> tuple[float, int]:
+            bar = v.verticalScrollBar()
+            t = time.perf_counter()
+            pages = 0
+            while bar.value() < bar.maximum():
+                bar.setValue(bar.value() + bar.pageStep())
+                v.viewport().repaint()
+                app.processEvents()
+                pages += 1
+            return time.perf_counter() - t, pages
+
+        t_people, pages = scroll(view)
+        t = time.perf_counter()
+        w.people_page.search.setText("Person 1")
+        app.processEvents()
+        t_filter = time.perf_counter() - t
+        matched = w.people_model.rowCount()
+        w.people_page.search.clear()
+        biggest = w.library.people()[0]
+        t = time.perf_counter()
+        w.open_person(biggest.id)
+        app.processEvents()
+        t_person = time.perf_counter() - t
+        t_faces, face_pages = scroll(w.person_page.view)
+        print(f"{args.faces} faces, {rows} people: window open + first paint {t_open:.2f}s; "
+              f"people grid scrolled in {pages} pages, {1000 * t_people / max(pages, 1):.1f} ms "
+              f"a page; filter 'Person 1' -> {matched} people in {1000 * t_filter:.0f} ms; "
+              f"biggest person ({biggest.face_count} faces) opened in {1000 * t_person:.0f} ms, "
+              f"scrolled {face_pages} pages at {1000 * t_faces / max(face_pages, 1):.1f} ms a "
+              "page")  # fmt: skip
+        w.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
