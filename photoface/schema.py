@@ -71,10 +71,43 @@ MIGRATIONS: list[str] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def migrate(conn: sqlite3.Connection, current: int) -> None:
-    """Bring a library at version `current` up to SCHEMA_VERSION, one transaction per step."""
-    for version in range(current, SCHEMA_VERSION):
-        with conn:
-            conn.executescript("BEGIN;" + MIGRATIONS[version] + ";")
-            conn.execute(f"PRAGMA user_version = {version + 1}")
-            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring the library up to SCHEMA_VERSION, one transaction per step.
+
+    Each step takes the write lock first and reads the version inside it, so two processes
+    opening a new library at once cannot both run the same step. An up-to-date library is only
+    read, so opening it never waits for another process that is writing.
+    """
+    while conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version >= SCHEMA_VERSION:
+                conn.execute("COMMIT")
+                return
+            migrate_step(conn, version)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+def migrate_step(conn: sqlite3.Connection, version: int) -> None:
+    """Run migration `version` -> `version + 1` inside the caller's open transaction."""
+    for statement in _statements(MIGRATIONS[version]):
+        conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {version + 1}")
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (executescript would commit the open transaction)."""
+    out, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            out.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        raise ValueError(f"incomplete statement in a migration: {pending!r}")
+    return out

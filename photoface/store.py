@@ -131,7 +131,7 @@ class Library(EditsMixin):
         try:
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = NORMAL")
-            schema.migrate(self.conn, version)
+            schema.migrate(self.conn)
         except sqlite3.OperationalError as e:
             raise _library_error(self.path, e) from e
 

@@ -95,6 +95,32 @@ def test_a_busy_library_gives_a_clear_message(tmp_path, monkeypatch):
     assert lib.get_meta("k") == "v"
 
 
+def test_two_processes_creating_one_library_run_each_migration_once(tmp_path):
+    import threading
+
+    path = tmp_path / "new.sqlite3"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("PRAGMA journal_mode = WAL")  # as Library does before migrating
+    other.execute("BEGIN IMMEDIATE")  # another photoface is creating the schema right now
+    opened: list[object] = []
+    t = threading.Thread(target=lambda: opened.append(_open_or_error(path)))
+    t.start()
+    t.join(0.3)  # it reads version 0, then waits for the write lock
+    schema.migrate_step(other, 0)
+    other.execute("COMMIT")
+    t.join(10)
+    assert opened == [schema.SCHEMA_VERSION]
+
+
+def _open_or_error(path) -> object:
+    """The schema version a fresh Library sees, or the error opening it raised."""
+    try:
+        with Library(path) as lib:
+            return lib.conn.execute("PRAGMA user_version").fetchone()[0]
+    except Exception as e:  # noqa: BLE001 - the test reports what went wrong
+        return e
+
+
 def test_people_are_listed_biggest_first_with_a_cover(lib):
     x, _ = people_embeddings(2, 4, seed=1)
     ids = fill_library(lib, x, np.arange(8))
