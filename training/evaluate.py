@@ -124,6 +124,9 @@ def evaluate(embed: Callable[[np.ndarray], np.ndarray], cache: Path, data: Path,
 
     names = json.loads((cache / "lfw_eval_names.json").read_text())
     pairs = [p for p in lfw_pairs(data / "lfw") if p.fold < n_folds]
+    if not {x for p in pairs for x in (p.a, p.b)} <= set(names):
+        raise SystemExit(f"the cache holds crops of fewer folds than {n_folds}: run "
+                         f"python -m training.prepare --lfw-folds {n_folds} first")  # fmt: skip
     same = np.array([p.same for p in pairs])
     folds = np.array([p.fold for p in pairs])
     results = {}
@@ -139,7 +142,8 @@ def evaluate(embed: Callable[[np.ndarray], np.ndarray], cache: Path, data: Path,
     return results
 
 
-def roc_png(embed: Callable[[np.ndarray], np.ndarray], cache: Path, data: Path, out: Path) -> None:
+def roc_png(embed: Callable[[np.ndarray], np.ndarray], cache: Path, data: Path, out: Path,
+            n_folds: int = 5) -> None:  # fmt: skip
     import matplotlib
 
     matplotlib.use("Agg")
@@ -149,7 +153,7 @@ def roc_png(embed: Callable[[np.ndarray], np.ndarray], cache: Path, data: Path, 
     from training.augment import centre
 
     names = json.loads((cache / "lfw_eval_names.json").read_text())
-    pairs = [p for p in lfw_pairs(data / "lfw") if p.fold < 5]
+    pairs = [p for p in lfw_pairs(data / "lfw") if p.fold < n_folds]
     emb = dict(zip(names, embed(np.ascontiguousarray(
         centre(np.load(cache / "lfw_eval_crops.npy", mmap_mode="r")))), strict=True))  # fmt: skip
     fpr, tpr, _ = roc_curve([p.same for p in pairs], -pair_distances(emb, pairs))
@@ -157,7 +161,7 @@ def roc_png(embed: Callable[[np.ndarray], np.ndarray], cache: Path, data: Path, 
     plt.semilogx(np.maximum(fpr, 1e-4), tpr)
     plt.xlabel("false accept rate")
     plt.ylabel("true accept rate")
-    plt.title("LFW View-2 folds 0-4")
+    plt.title(f"LFW View-2 folds 0-{n_folds - 1}, aligned")
     plt.grid(True, which="both", alpha=0.3)
     plt.tight_layout()
     plt.savefig(out, dpi=100)
@@ -187,14 +191,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=default_data_dir())
     ap.add_argument("--roc", type=Path, help="write the ROC curve here (PNG)")
     ap.add_argument("--json", type=Path, help="write the figures here")
+    ap.add_argument(
+        "--folds",
+        type=int,
+        default=5,
+        help="5: folds 0-4 (our protocol); 10: standard, for models that saw no LFW",
+    )
     args = ap.parse_args(argv)
     embed, name = load_any(args.model)
-    res = evaluate(embed, args.cache_dir, args.data, modes=("aligned", "centre"))
-    print(f"{name} on LFW View-2 folds 0-4 (threshold from the other 4 folds):")
+    res = evaluate(embed, args.cache_dir, args.data, modes=("aligned", "centre"),
+                   n_folds=args.folds)  # fmt: skip
+    print(
+        f"{name} on LFW View-2 folds 0-{args.folds - 1} "
+        f"(threshold from the other {args.folds - 1} folds):"
+    )
     for mode, v in res.items():
         print(f"  {mode:14s} {v.line()}")
     if args.roc:
-        roc_png(embed, args.cache_dir, args.data, args.roc)
+        roc_png(embed, args.cache_dir, args.data, args.roc, args.folds)
     if args.json:
         args.json.write_text(json.dumps({k: v.__dict__ for k, v in res.items()}, indent=1))
     return 0

@@ -36,6 +36,7 @@ class PrepareConfig:
     cache_dir: str = str(default_cache_dir())
     workers: int = 2
     limit: int = 0  # only the first N photos (tests, dry runs)
+    lfw_folds: int = 5  # crop the people of View-2 folds 0..N-1 (10: the standard protocol)
 
 
 _detector = None
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         f.write("index\tidentity\tpath\tok\n")
         for k, (it, good) in enumerate(zip(items, ok, strict=True)):
             f.write(f"{k}\t{it.identity}\t{it.path}\t{int(good)}\n")
-    pairs = [p for p in lfw_pairs(data / "lfw") if p.fold in (0, 1, 2, 3, 4)]
+    pairs = [p for p in lfw_pairs(data / "lfw") if p.fold < cfg.lfw_folds]
     names = sorted({x for p in pairs for x in (p.a, p.b)})
     if cfg.limit:
         names = names[: cfg.limit]

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
-    QFileDialog,
     QInputDialog,
     QLabel,
     QListWidget,
@@ -23,15 +21,15 @@ from PySide6.QtWidgets import (
 )
 
 from photoface import settings as settings_mod
-from photoface.core.cluster import ClusterParams
 from photoface.core.detect import Detector, make_detector
 from photoface.core.embed import Embedder, load_default_embedder
 from photoface.errors import ModelMissingError, PhotofaceError
 from photoface.store import Library
-from photoface.ui.dialogs import MoveToDialog, SettingsDialog
+from photoface.ui.dialogs import MoveToDialog
 from photoface.ui.models import ID_ROLE, FacesModel, PeopleModel, Thumbnails
 from photoface.ui.pages import EmptyState, PeoplePage, PersonPage
 from photoface.ui.photo_view import PhotoView
+from photoface.ui.tasks import BackgroundWork
 from photoface.ui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -40,11 +38,14 @@ log = logging.getLogger(__name__)
 def default_embedder() -> Embedder | None:
     try:
         return load_default_embedder()
-    except ModelMissingError:
+    except ModelMissingError as e:  # faces are still found and kept; the window says so
+        log.warning("%s", e)
         return None
 
 
-class MainWindow(QMainWindow):
+class MainWindow(BackgroundWork, QMainWindow):
+    """People, a person's faces, a photo; the edits; scans and regrouping via BackgroundWork."""
+
     def __init__(
         self,
         library_path: Path,
@@ -110,6 +111,7 @@ class MainWindow(QMainWindow):
         self.person_page.view.doubleClicked.connect(lambda _ix: self.open_selected_photo())
         self.photo_view = PhotoView()
         self.photo_view.person_clicked.connect(self.open_person)
+        self.photo_view.back.connect(self.go_back)
         for w in (self.empty, self.people_page, self.person_page, self.photo_view):
             self.stack.addWidget(w)
         self.setCentralWidget(self.stack)
@@ -169,8 +171,10 @@ class MainWindow(QMainWindow):
         if self.stack.currentWidget() is self.person_page:
             self.faces_model.refresh()
         counts = self.library.counts()
+        shown = self.people_model.rowCount()  # counts['people'] also counts emptied people
         self.people_page.summary.setText(
-            f"{counts['people']} people · {counts['faces']} faces in {counts['photos']} photos"
+            f"{shown} {'person' if shown == 1 else 'people'} shown · {counts['faces']} faces in "
+            f"{counts['photos']} photos"
             f" · {counts['unsorted']} unsorted")  # fmt: skip
         self.people_page.unsorted.setText(f"Unsorted faces ({counts['unsorted']})")
         if counts["faces"] == 0 and self.stack.currentWidget() is not self.photo_view:
@@ -206,6 +210,7 @@ class MainWindow(QMainWindow):
             p = self.library.person(person_id)
             title = f"{p.label} — {p.face_count} faces"
         self.person_page.title.setText(title)
+        self.person_page.view.scrollToTop()  # a reset keeps the last person's scroll position
         self.stack.setCurrentWidget(self.person_page)
 
     def open_photo(self, photo_id: int) -> None:
@@ -323,134 +328,6 @@ class MainWindow(QMainWindow):
         done = self.library.redo()
         self.status_label.setText(f"Redone: {done}" if done else "Nothing to redo")
         self.refresh()
-
-    # --- background work ------------------------------------------------------------------------
-
-    def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a photo folder")
-        if folder:
-            self.add_folder(Path(folder))
-
-    def add_folder(self, folder: Path) -> bool:
-        if self.runner.busy:
-            QMessageBox.information(self, "photoface", "A scan is already running.")
-            return False
-        from photoface.core.grouping import reembed, update
-        from photoface.core.pipeline import ScanOptions, scan
-
-        lib_path, detector_factory, embedder = self.library_path, self.detector_factory, \
-            self.embedder  # fmt: skip
-        params = self.settings.cluster_params(embedder.info) if embedder else None
-        max_side = self.settings.max_side
-
-        def task(cancel: threading.Event) -> Iterator[object]:
-            with Library(lib_path) as lib:  # this thread's own connection
-                if embedder is not None:
-                    yield from reembed(lib, embedder, cancel)
-                last = None
-                for last in scan(lib, folder, detector_factory(), embedder, cancel,
-                                 ScanOptions(max_side=max_side)):  # fmt: skip
-                    yield last
-                if embedder is not None and not cancel.is_set():
-                    update(lib, embedder.info, params)
-                yield last
-
-        self.scan_errors = []
-        self.errors_list.clear()
-        self.status_label.setText(f"Scanning {folder}…")
-        return self.runner.start(task)
-
-    def recluster(self, params: ClusterParams | None = None) -> bool:
-        if self.embedder is None or self.runner.busy:
-            return False
-        from photoface.core.grouping import recluster
-
-        lib_path, info = self.library_path, self.embedder.info
-        params = params or self.settings.cluster_params(info)
-
-        def task(cancel: threading.Event) -> Iterator[object]:
-            with Library(lib_path) as lib:
-                yield recluster(lib, info, params)
-
-        self.status_label.setText("Grouping faces again (your edits are kept)…")
-        return self.runner.start(task)
-
-    def _on_busy(self, busy: bool) -> None:
-        self.progress.setVisible(busy)
-        self.cancel_button.setVisible(busy)
-        if busy:
-            self.progress.setRange(0, 0)
-            self._live.start()
-        else:
-            self._live.stop()
-
-    def _on_progress(self, p: object) -> None:
-        total, done = getattr(p, "total", 0), getattr(p, "done", 0)
-        if not total:
-            return
-        self.progress.setRange(0, total)
-        self.progress.setValue(done)
-        eta = getattr(p, "eta", None)
-        faces = getattr(p, "faces", None)
-        what = f"{done}/{total} photos" + (f", {faces} faces" if faces is not None else "")
-        self.status_label.setText(f"Scanning: {what}" + (f", about {eta:.0f} s left"
-                                                         if eta else ""))  # fmt: skip
-
-    def _on_task_done(self, result: object) -> None:
-        errors = getattr(result, "error_list", ())
-        for path, reason in errors:
-            self.errors_list.addItem(f"{path}: {reason}")
-        self.errors_dock.setVisible(bool(errors))
-        if hasattr(result, "total"):
-            word = "Cancelled" if getattr(result, "cancelled", False) else "Done"
-            self.status_label.setText(
-                f"{word}: {result.done}/{result.total} photos, {result.faces} new faces, "
-                f"{result.errors} unreadable")  # fmt: skip
-        else:
-            self.status_label.setText("Faces grouped again.")
-        if self.embedder is None:
-            note = " — no embedding model: faces are not grouped yet."
-            self.status_label.setText(self.status_label.text() + note)
-        self.refresh()
-
-    def _on_task_failed(self, message: str, _tb: str) -> None:
-        self.status_label.setText("The task stopped.")
-        QMessageBox.critical(self, "photoface", message)
-        self.refresh()
-
-    def open_settings(self) -> None:
-        info = self.embedder.info if self.embedder else None
-        dlg = SettingsDialog(self.settings, info.threshold if info else None,
-                             str(self.library_path), self)  # fmt: skip
-        if not dlg.exec():
-            return
-        threshold, min_faces, library = dlg.values()
-        changed = (threshold, min_faces) != (self.settings.cluster_threshold,
-                                             self.settings.min_faces)  # fmt: skip
-        self.settings.cluster_threshold, self.settings.min_faces = threshold, min_faces
-        if library and Path(library) != self.library_path:
-            self.settings.library = library
-            QMessageBox.information(
-                self, "photoface", "The new library opens the next time photoface starts."
-            )
-        settings_mod.save(self.data_dir, self.settings)
-        if changed:
-            self.recluster()
-
-    # --- drag and drop of folders ------------------------------------------------------------
-
-    def dragEnterEvent(self, event) -> None:  # noqa: N802
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:  # noqa: N802
-        for url in event.mimeData().urls():
-            path = Path(url.toLocalFile())
-            if path.is_dir():
-                self.add_folder(path)
-                event.acceptProposedAction()
-                return
-        QMessageBox.information(self, "photoface", "Drop a folder of photos to add it.")
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.runner.wait()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 
-from PySide6.QtCore import QAbstractListModel, QByteArray, QMimeData, QModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractListModel, QByteArray, QMimeData, QModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from photoface.store import Face, Library, Person
@@ -16,6 +16,7 @@ ID_ROLE = Qt.ItemDataRole.UserRole + 1
 COUNT_ROLE = Qt.ItemDataRole.UserRole + 2
 PERSON_MIME = "application/x-photoface-person"
 THUMB = 112
+TILE = QSize(THUMB + 56, THUMB + 44)  # a person's tile: the face, two lines of text
 
 
 class Thumbnails:
@@ -96,6 +97,8 @@ class PeopleModel(QAbstractListModel):
             return self.thumbs.get(p.cover_face_id)
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{p.label}: {p.face_count} faces (double-click to open, F2 to name)"
+        if role == Qt.ItemDataRole.SizeHintRole:  # uniform items take the first one's size:
+            return TILE  # give every tile the full cell, so long names are not cut to the icon
         if role == ID_ROLE:
             return p.id
         if role == COUNT_ROLE:

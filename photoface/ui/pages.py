@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoface.ui.models import THUMB
+from photoface.ui.models import THUMB, TILE
 
 
 def grid_view(parent: QWidget, cell: QSize) -> QListView:
@@ -81,7 +81,7 @@ class PeoplePage(QWidget):
         top.addWidget(self.show_hidden)
         top.addWidget(self.unsorted)
         lay.addLayout(top)
-        self.view = grid_view(self, QSize(THUMB + 40, THUMB + 52))
+        self.view = grid_view(self, TILE + QSize(8, 8))
         self.view.setDragEnabled(True)
         self.view.setAcceptDrops(True)
         self.view.setDropIndicatorShown(True)

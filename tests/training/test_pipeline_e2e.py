@@ -72,7 +72,7 @@ def test_the_real_training_set_holds_no_evaluation_person(shared_data):
     for item in tdata.training_items(shared_data):
         if item.identity.startswith("lfw/"):
             assert folds.get(item.identity[4:], -1) not in tdata.EVAL_FOLDS, item
-    manifest = ROOT / "cache" / "train_manifest.tsv"
+    manifest = tdata.default_cache_dir() / "train_manifest.tsv"
     if manifest.exists():
         for line in manifest.read_text().splitlines()[1:]:
             ident = line.split("\t")[1]

@@ -28,3 +28,12 @@ def window(qtbot, tmp_path, home, detector):
     w.show()
     yield w
     w.runner.wait()
+
+
+@pytest.fixture
+def album(tmp_path):
+    """Five astronaut faces and three broken files."""
+    from tests.photos import make_album
+
+    make_album(tmp_path / "album", n_faces=5)
+    return tmp_path / "album"

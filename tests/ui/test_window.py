@@ -40,12 +40,6 @@ def names(window) -> list[str]:
     return [m.index(r).data().split("\n")[0] for r in range(m.rowCount())]
 
 
-@pytest.fixture
-def album(tmp_path):
-    make_album(tmp_path / "album", n_faces=5)
-    return tmp_path / "album"
-
-
 def test_first_run_shows_the_empty_state(window):
     assert window.stack.currentWidget() is window.empty
 
@@ -142,6 +136,11 @@ def test_photo_view_boxes_lead_to_the_person(qtbot, window, album):
                      pos=window.photo_view.face_centre(0).toPoint())  # fmt: skip
     assert window.stack.currentWidget() is window.person_page
     assert window.faces_model.person_id == pid
+    select(window.person_page.view, [0])
+    window.open_selected_photo()  # and the Back button returns to the person's faces
+    assert window.stack.currentWidget() is window.photo_view
+    qtbot.mouseClick(window.photo_view.back_button, Qt.MouseButton.LeftButton)
+    assert window.stack.currentWidget() is window.person_page
 
 
 def test_cancel_keeps_what_was_scanned(qtbot, window, tmp_path):
