@@ -25,7 +25,22 @@ class AugmentConfig:
     shift_px: float = 4.0
     colour: float = 0.2
     blur_p: float = 0.2
+    blur_range: tuple[float, float] = (0.35, 0.7)  # downscale factor: 96 px -> 34-67 px
     jpeg_p: float = 0.15
+    jpeg_range: tuple[int, int] = (25, 75)
+    dark_p: float = 0.0  # low light: a gamma curve, then sensor noise
+    noise: float = 6.0  # noise std (0-255 scale) on darkened faces
+
+    @classmethod
+    def named(cls, name: str) -> AugmentConfig:
+        """`basic`, or `album`: the conditions of faces in personal photos (small faces from
+        group shots, heavy JPEG, dim rooms) at higher rates."""
+        if name == "basic":
+            return cls()
+        if name == "album":
+            return cls(blur_p=0.35, blur_range=(0.2, 0.6), jpeg_p=0.3, jpeg_range=(10, 60),
+                       dark_p=0.15)  # fmt: skip
+        raise ValueError(f"unknown augmentation {name!r} (basic or album)")
 
 
 def centre(crops: np.ndarray, size: int = 96) -> np.ndarray:
@@ -49,7 +64,7 @@ def augment(crops: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig = Au
     n, big = crops.shape[0], crops.shape[1]
     crops = crops.copy()
     for i in np.nonzero(rng.random(n) < cfg.jpeg_p)[0]:
-        crops[i] = _jpeg(crops[i], int(rng.integers(25, 75)))
+        crops[i] = _jpeg(crops[i], int(rng.integers(*cfg.jpeg_range)))
     x = torch.from_numpy(crops).permute(0, 3, 1, 2).float()
     s = 1.0 + rng.uniform(-cfg.scale, cfg.scale, n)
     r = np.deg2rad(rng.uniform(-cfg.rotate_deg, cfg.rotate_deg, n))
@@ -66,7 +81,7 @@ def augment(crops: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig = Au
     x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
     blur = torch.from_numpy(rng.random(n) < cfg.blur_p)
     if blur.any():
-        f = float(rng.uniform(0.35, 0.7))
+        f = float(rng.uniform(*cfg.blur_range))
         small = F.interpolate(x[blur], scale_factor=f, mode="bilinear", antialias=True)
         x[blur] = F.interpolate(small, size=(size, size), mode="bilinear")
     c = cfg.colour
@@ -78,4 +93,11 @@ def augment(crops: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig = Au
     mean = x.mean((1, 2, 3), keepdim=True)
     x = (x - mean) * contrast + mean + bright
     x = x.clamp(0, 255)
+    dark = torch.from_numpy(rng.random(n) < cfg.dark_p)
+    if dark.any():
+        k = int(dark.sum())
+        gamma = torch.from_numpy(rng.uniform(1.3, 2.5, (k, 1, 1, 1)).astype(np.float32))
+        noisy = 255.0 * (x[dark] / 255.0) ** gamma
+        noisy = noisy + torch.from_numpy(rng.normal(0, cfg.noise, noisy.shape).astype(np.float32))
+        x[dark] = noisy.clamp(0, 255)
     return ((x - MEAN) / STD).contiguous(memory_format=torch.channels_last)

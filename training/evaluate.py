@@ -142,6 +142,23 @@ def evaluate(embed: Callable[[np.ndarray], np.ndarray], cache: Path, data: Path,
     return results
 
 
+def evaluate_mixed(embed_old: Callable[[np.ndarray], np.ndarray],
+                   embed_new: Callable[[np.ndarray], np.ndarray], cache: Path, data: Path,
+                   n_folds: int = 5) -> Verification:  # fmt: skip
+    """Harmonic compatibility: each pair's first photo embedded by the old model, the second
+    by the new one (as in a library embedded by v1 to which v2 adds photos); aligned crops."""
+    from training.augment import centre
+
+    names = json.loads((cache / "lfw_eval_names.json").read_text())
+    pairs = [p for p in lfw_pairs(data / "lfw") if p.fold < n_folds]
+    crops = np.ascontiguousarray(centre(np.load(cache / "lfw_eval_crops.npy", mmap_mode="r")))
+    old = dict(zip(names, embed_old(crops), strict=True))
+    new = dict(zip(names, embed_new(crops), strict=True))
+    d = np.array([float(((old[p.a] - new[p.b]) ** 2).sum()) for p in pairs])
+    same = np.array([p.same for p in pairs])
+    return verify(d, same, np.array([p.fold for p in pairs]))
+
+
 def roc_png(embed: Callable[[np.ndarray], np.ndarray], cache: Path, data: Path, out: Path,
             n_folds: int = 5) -> None:  # fmt: skip
     import matplotlib
@@ -197,10 +214,14 @@ def main(argv: list[str] | None = None) -> int:
         default=5,
         help="5: folds 0-4 (our protocol); 10: standard, for models that saw no LFW",
     )
+    ap.add_argument("--mixed-with", help="an older model: also score old-vs-new pairs (harmonic)")
     args = ap.parse_args(argv)
     embed, name = load_any(args.model)
     res = evaluate(embed, args.cache_dir, args.data, modes=("aligned", "centre"),
                    n_folds=args.folds)  # fmt: skip
+    if args.mixed_with:
+        old, _ = load_any(args.mixed_with)
+        res["mixed old-new"] = evaluate_mixed(old, embed, args.cache_dir, args.data, args.folds)
     print(
         f"{name} on LFW View-2 folds 0-{args.folds - 1} "
         f"(threshold from the other {args.folds - 1} folds):"

@@ -61,6 +61,34 @@ def parity(model: torch.nn.Module, path: Path, n: int = 16) -> float:
     return float(np.abs(ref - got).max())
 
 
+ARCH_NAMES = {"inception": "Inception (nn4.small2 shape)", "resnet": "ResNet (basic blocks)"}
+
+
+def recipe(cfg: dict) -> str:
+    parts = [f"triplet loss, online {cfg.get('miner', 'semihard')} mining, margin {cfg['margin']}"]
+    if cfg["distill"] > 0:
+        target = cfg.get("teacher_target", "centred")
+        parts.append(f"distillation from dlib's ResNet ({target} target, weight {cfg['distill']})")
+    if cfg.get("cosface", 0) > 0:
+        parts.append(f"CosFace margin head (weight {cfg['cosface']})")
+    if cfg.get("harmonic"):
+        parts.append(f"harmonic with {Path(cfg['harmonic']).name}")
+    parts.append(f"{cfg.get('aug', 'basic')} augmentation")
+    return " + ".join(parts)
+
+
+def train_command(cfg: dict) -> str:
+    """The command that trains this checkpoint again: every setting that is not the default."""
+    from dataclasses import fields
+
+    from training.train import TrainConfig
+
+    skip = {"cache_dir", "data", "threads"}
+    args = [f"--{f.name.replace('_', '-')} {cfg[f.name]}" for f in fields(TrainConfig)
+            if f.name in cfg and f.name not in skip and cfg[f.name] != f.default]  # fmt: skip
+    return " ".join(["python -m training.train", *args])
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("checkpoint", nargs="?", type=Path)
@@ -92,6 +120,17 @@ def main(argv: list[str] | None = None) -> int:
         figures = {k: v.__dict__ for k, v in res.items()}
         threshold = res["aligned"].threshold
     compat = [c for c in args.compatible_with.split(",") if c]
+    old_model = ck["config"].get("harmonic")
+    if old_model:  # trained to be comparable with that model: say so, and measure it
+        from photoface.core.embed import OnnxEmbedder
+
+        old = OnnxEmbedder(Path(old_model), batch_size=256)
+        compat = sorted({*compat, old.info.model_id})
+        if figures:  # LFW was scored (no --threshold given)
+            from training.evaluate import evaluate_mixed, torch_embedder
+
+            mixed = evaluate_mixed(old.embed, torch_embedder(model), args.cache_dir, args.data)
+            figures[f"mixed {old.info.model_id}-{args.model_id}"] = mixed.__dict__
     write_metadata(tmp, {
         "model_id": args.model_id, "input_size": "96", "mean": json.dumps([MEAN] * 3),
         "std": json.dumps([STD] * 3), "embedding_size": str(model.cfg.embedding),
@@ -109,17 +148,13 @@ def main(argv: list[str] | None = None) -> int:
     card = {
         "model_id": args.model_id,
         "file": onnx_path.name,
-        "architecture": f"NN4-class Inception, {count_params(model) / 1e6:.2f}M parameters, "
+        "architecture": f"NN4-class {ARCH_NAMES[model.cfg.arch]}, "
+        f"{count_params(model) / 1e6:.2f}M parameters, "
         f"{count_macs(model) / 1e6:.0f}M multiply-adds, 96x96 RGB in, 128-D unit vector out",
         "training": {
             "data": "LFW people outside View-2 folds 0-4, celeba-wild-200, celeba-aligned, "
             "classic (ORL, Yale, Extended Yale B); crops by photoface's YuNet + alignment",
-            "recipe": "triplet loss, online semi-hard mining, margin 0.2"
-            + (
-                f" + distillation from dlib's ResNet (weight {cfg['distill']})"
-                if cfg["distill"] > 0
-                else ""
-            ),  # fmt: skip
+            "recipe": recipe(cfg),
             "steps": ck["step"],
             "images_seen": ck.get("seen"),
             "minutes": round(ck.get("minutes", 0.0), 1),
@@ -133,8 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         "commands": {
             "prepare": "python -m training.prepare",
             "teacher": "python -m training.teacher",
-            "train": f"python -m training.train --name {cfg['name']} --steps {cfg['steps']} "
-            f"--distill {cfg['distill']}",
+            "train": train_command(cfg),
             "export": "python -m training.export",
             "evaluate": "python -m training.evaluate",
         },

@@ -1,7 +1,9 @@
 """Train the embedding network: FaceNet's triplet loss with online semi-hard mining, plus
-(optionally) distillation from the cached dlib teacher. One loop, read top to bottom.
+(optionally) distillation from the cached dlib teacher, a CosFace margin head, and harmonic
+mining against an older model. One loop, read top to bottom.
 
     python -m training.train [--preset small] [--name run] [--steps N] [--distill 1.0] ...
+    python -m training.train --minutes 60 ...   (a time budget: the schedule spans 60 minutes)
     torchrun --nproc-per-node 2 -m training.train ...   (DistributedDataParallel, gloo on CPU)
 
 Checkpoints (model, optimizer, config, step) go to <cache>/runs/<name>/last.pt every
@@ -25,9 +27,16 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from training.augment import AugmentConfig, augment
+from training.augment import AugmentConfig, augment, centre
 from training.data import default_cache_dir, default_data_dir
-from training.model import FaceNet, ModelConfig, count_macs, count_params
+from training.losses import (
+    CosFace,
+    centred_distill,
+    distance_distill,
+    harmonic_triplets,
+    teacher_scale,
+)
+from training.model import ModelConfig, build, count_macs, count_params
 from training.sampler import PKSampler, SamplerConfig
 from training.triplet import (
     batch_all_triplets,
@@ -45,6 +54,8 @@ class TrainConfig:
     cache_dir: str = str(default_cache_dir())
     data: str = str(default_data_dir())
     steps: int = 6000
+    minutes: float = 0.0  # > 0: a time budget instead; the lr schedule spans it, steps is a cap
+    arch: str = "inception"  # or "resnet"
     optimizer: str = "adam"  # "adagrad" is the paper's (lr 0.05)
     lr: float = 1e-3
     weight_decay: float = 5e-4
@@ -53,6 +64,10 @@ class TrainConfig:
     miner: str = "semihard"  # or "batchhard", "batchall"
     distill: float = 1.0  # weight of the teacher terms; 0 = the paper's recipe, triplets only
     distill_pairs: float = 4.0  # weight of matching the teacher's in-batch similarities
+    teacher_target: str = "centred"  # or "distance": its raw squared distances, rescaled
+    cosface: float = 0.0  # weight of a CosFace margin head over the identities (0 = off)
+    harmonic: str = ""  # an older ONNX model to stay comparable with (FaceNet's appendix)
+    aug: str = "basic"  # or "album"
     people: int = 24
     per_person: int = 4
     extra: int = 32
@@ -68,6 +83,7 @@ class TrainConfig:
     def apply_preset(self) -> None:
         if self.preset == "small":
             self.steps, self.warmup, self.width = min(self.steps, 40), 5, 0.25
+            self.minutes = 0.0
             self.people, self.per_person, self.extra = 6, 2, 4
             self.ckpt_every, self.eval_every, self.log_every = 20, 0, 10
         elif self.preset:
@@ -80,6 +96,7 @@ class Data:
     labels: np.ndarray  # int identity index
     teacher: np.ndarray | None  # centred, unit teacher vectors (N x 128) or None
     identities: list[str] = field(default_factory=list)
+    raw_teacher: np.ndarray | None = None  # the teacher's own vectors
 
 
 def load_data(cache: Path, need_teacher: bool) -> Data:
@@ -89,27 +106,46 @@ def load_data(cache: Path, need_teacher: bool) -> Data:
     index = {n: i for i, n in enumerate(idents)}
     labels = np.array([index[r[1]] for r, k in zip(rows, ok, strict=True) if k])
     crops = np.load(cache / "train_crops.npy", mmap_mode="r")[ok]
-    teacher = None
+    teacher = raw = None
     if need_teacher:
+        if not (cache / "teacher.npy").exists():
+            raise SystemExit(f"no teacher cache in {cache}: run python -m training.teacher "
+                             "first, or train without it (--distill 0)")  # fmt: skip
         raw = np.load(cache / "teacher.npy")[ok]
         # dlib's raw vectors share a large common part (cosine ~0.83 between any two faces):
         # centre them, or the cosine target barely trains (TRAINING-FACTS.md).
         cen = raw - raw.mean(0)
         teacher = (cen / np.linalg.norm(cen, axis=1, keepdims=True)).astype(np.float32)
-    return Data(np.ascontiguousarray(crops), labels, teacher, idents)
+    return Data(np.ascontiguousarray(crops), labels, teacher, idents, raw)
 
 
-def lr_at(step: int, cfg: TrainConfig) -> float:
+def old_embeddings(cache: Path, model: str, crops: np.ndarray) -> np.ndarray:
+    """An older ONNX model's vectors of every training crop (centre, no augmentation), cached."""
+    from photoface.core.embed import OnnxEmbedder
+
+    old = OnnxEmbedder(Path(model), batch_size=256)
+    path = cache / f"old_{old.info.model_id}_{len(crops)}.npy"
+    if not path.exists():
+        np.save(path, old.embed(np.ascontiguousarray(centre(crops))))
+    return np.load(path)
+
+
+def lr_at(step: int, cfg: TrainConfig, minutes: float = 0.0) -> float:
+    """Warm-up, then cosine decay over the steps (or over the time budget, given `minutes`
+    spent so far)."""
     if step < cfg.warmup:
         return cfg.lr * (step + 1) / cfg.warmup
-    frac = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
+    if cfg.minutes > 0:
+        frac = minutes / cfg.minutes
+    else:
+        frac = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
     return cfg.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
 
 
-def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+def make_optimizer(params: list[nn.Parameter], cfg: TrainConfig) -> torch.optim.Optimizer:
     if cfg.optimizer == "adagrad":
-        return torch.optim.Adagrad(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    return torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return torch.optim.Adagrad(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
 def save_checkpoint(path: Path, model: nn.Module, opt: torch.optim.Optimizer, cfg: TrainConfig,
@@ -121,10 +157,17 @@ def save_checkpoint(path: Path, model: nn.Module, opt: torch.optim.Optimizer, cf
     tmp.replace(path)
 
 
-def load_checkpoint(path: Path) -> tuple[FaceNet, dict]:
+def snapshot(run_dir: Path, step: int) -> None:
+    """Keep a copy of the checkpoint at an evaluation (last.pt moves on)."""
+    import shutil
+
+    shutil.copy(run_dir / "last.pt", run_dir / f"step{step}.pt")
+
+
+def load_checkpoint(path: Path) -> tuple[nn.Module, dict]:
     """The model rebuilt from the checkpoint alone (its config travels with it)."""
     ck = torch.load(path, map_location="cpu", weights_only=False)
-    model = FaceNet(ModelConfig(**ck["model_config"]))
+    model = build(ModelConfig(**ck["model_config"]))
     model.load_state_dict(ck["model"])
     model.eval()
     return model, ck
@@ -136,13 +179,6 @@ def mine(cfg: TrainConfig, emb: torch.Tensor, labels: torch.Tensor):
     if cfg.miner == "batchall":
         return batch_all_triplets(emb, labels, cfg.margin)
     return semihard_triplets(emb, labels, cfg.margin)
-
-
-def distill_loss(emb: torch.Tensor, target: torch.Tensor, w_pairs: float) -> torch.Tensor:
-    """Cosine to the centred teacher, plus matching its similarities within the batch."""
-    cos = 1.0 - (emb * target).sum(1).mean()
-    pairs = F.mse_loss(emb @ emb.T, target @ target.T)
-    return cos + w_pairs * pairs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -174,18 +210,28 @@ def main(argv: list[str] | None = None) -> int:
             log_file.write(msg + "\n")
             log_file.flush()
 
+    if cfg.preset and cfg.distill > 0 and not (cache / "teacher.npy").exists():
+        log("no teacher cache (python -m training.teacher): this smoke run trains triplets only")
+        cfg.distill = 0.0
     data = load_data(cache, need_teacher=cfg.distill > 0)
-    model = FaceNet(ModelConfig(width=cfg.width)).to(memory_format=torch.channels_last)
+    model = build(ModelConfig(width=cfg.width, arch=cfg.arch)).to(memory_format=torch.channels_last)
     log(f"config {json.dumps(asdict(cfg))}")
-    log(f"model: {count_params(model) / 1e6:.2f}M parameters, {count_macs(model) / 1e6:.0f}M "
-        f"multiply-adds; data: {len(data.labels)} faces of {len(data.identities)} people"
-        f"{', teacher on' if data.teacher is not None else ''}; world {world}")  # fmt: skip
-    opt = make_optimizer(model, cfg)
+    log(f"model: {cfg.arch}, {count_params(model) / 1e6:.2f}M parameters, "
+        f"{count_macs(model) / 1e6:.0f}M multiply-adds; data: {len(data.labels)} faces of "
+        f"{len(data.identities)} people{', teacher on' if data.teacher is not None else ''}; "
+        f"world {world}")  # fmt: skip
+    head = CosFace(len(data.identities)) if cfg.cosface > 0 else None
+    scale = teacher_scale(torch.from_numpy(data.raw_teacher)) if data.raw_teacher is not None else 1
+    old = old_embeddings(cache, cfg.harmonic, data.crops) if cfg.harmonic else None
+    params = list(model.parameters()) + (list(head.parameters()) if head else [])
+    opt = make_optimizer(params, cfg)
     step, seen, best, minutes_before = 0, 0, {}, 0.0
     ckpt = run_dir / "last.pt"
     if ckpt.exists():
         ck = torch.load(ckpt, map_location="cpu", weights_only=False)
         model.load_state_dict(ck["model"])
+        if head is not None:
+            head.load_state_dict(ck["head"])
         opt.load_state_dict(ck["optimizer"])
         step, seen, best = ck["step"], ck.get("seen", 0), ck.get("best", {})
         minutes_before = ck.get("minutes", 0.0)
@@ -198,26 +244,50 @@ def main(argv: list[str] | None = None) -> int:
     net = nn.parallel.DistributedDataParallel(model) if world > 1 else model
     sampler = PKSampler(data.labels, SamplerConfig(cfg.people, cfg.per_person, cfg.extra),
                         seed=int(rng.integers(1 << 31)))  # fmt: skip
-    aug = AugmentConfig()
-    t_start, t_last, n_last = time.monotonic(), time.monotonic(), 0
+    aug = AugmentConfig.named(cfg.aug)
+    t_last, n_last, eval_seconds = time.monotonic(), seen, 0.0
+    t_start = time.monotonic()
     stats_acc: list[dict] = []
-    while step < cfg.steps:
+
+    def minutes(synced: bool = False) -> float:
+        """Training minutes so far (evaluation excluded); `synced`: rank 0's, on every process
+        (a collective call: every process must make it)."""
+        mins = minutes_before + (time.monotonic() - t_start - eval_seconds) / 60
+        if synced and world > 1:
+            t = torch.tensor([mins])
+            torch.distributed.broadcast(t, 0)
+            mins = float(t[0])
+        return mins
+
+    mins = minutes(synced=True)
+    while step < cfg.steps and not (cfg.minutes > 0 and mins >= cfg.minutes):
         idx = np.sort(sampler.batch())
         x = augment(data.crops[idx], rng, aug)
         labels = torch.from_numpy(data.labels[idx])
+        lr = lr_at(step, cfg, mins)
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, cfg)
+            g["lr"] = lr
         net.train()
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
             emb = net(x)
         emb = F.normalize(emb.float(), dim=1)
-        a, p, n = mine(cfg, emb, labels)
-        loss, st = triplet_loss(emb, a, p, n, cfg.margin)
+        if old is not None:
+            both, a, p, n = harmonic_triplets(emb, torch.from_numpy(old[idx]), labels, cfg.margin)
+            loss, st = triplet_loss(both, a, p, n, cfg.margin)
+        else:
+            a, p, n = mine(cfg, emb, labels)
+            loss, st = triplet_loss(emb, a, p, n, cfg.margin)
         if data.teacher is not None and cfg.distill > 0:
-            target = torch.from_numpy(data.teacher[idx])
-            dl = distill_loss(emb, target, cfg.distill_pairs)
+            if cfg.teacher_target == "distance":
+                dl = distance_distill(emb, torch.from_numpy(data.raw_teacher[idx]), scale)
+            else:
+                dl = centred_distill(emb, torch.from_numpy(data.teacher[idx]), cfg.distill_pairs)
             loss = loss + cfg.distill * dl
             st["distill"] = float(dl.detach())
+        if head is not None:
+            cl, st["cls_acc"] = head(emb, labels)
+            loss = loss + cfg.cosface * cl
+            st["cosface"] = float(cl.detach())
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -231,25 +301,35 @@ def main(argv: list[str] | None = None) -> int:
             t_last, n_last = now, seen
             m = {k: np.mean([s.get(k, 0.0) for s in stats_acc]) for k in stats_acc[0]}
             stats_acc = []
-            eta = (cfg.steps - step) * len(idx) * world / max(ips, 1e-6)
-            log(f"step {step}/{cfg.steps} loss {m['loss']:.4f} lr {lr_at(step, cfg):.2e} "
+            if cfg.minutes > 0:
+                eta = 60 * (cfg.minutes - mins)
+            else:
+                eta = (cfg.steps - step) * len(idx) * world / max(ips, 1e-6)
+            extras = "".join(f" {k} {m[k]:.4f}" for k in ("distill", "cosface", "cls_acc")
+                             if k in m)  # fmt: skip
+            log(f"step {step}/{cfg.steps} loss {m['loss']:.4f} lr {lr:.2e} "
                 f"img/s {ips:.0f} active {m['active']:.2f} d_ap {m['d_ap']:.3f} "
-                f"d_an {m['d_an']:.3f}" + (f" distill {m['distill']:.4f}" if 'distill' in m
-                                           else "") + f" ETA {eta / 60:.1f} min")  # fmt: skip
+                f"d_an {m['d_an']:.3f}{extras} ETA {eta / 60:.1f} min")  # fmt: skip
             if collapsed(emb) or (m["active"] > 0.99 and abs(m["loss"] - cfg.margin) < 1e-3):
                 log("WARNING: embeddings are collapsing (all alike, loss stuck at the margin)")
-        if rank == 0 and cfg.eval_every and (step % cfg.eval_every == 0 or step == cfg.steps):
+        mins = minutes(synced=True)
+        done = step == cfg.steps or (cfg.minutes > 0 and mins >= cfg.minutes)
+        evaluate_now = cfg.eval_every and (step % cfg.eval_every == 0 or done)
+        if rank == 0 and evaluate_now:
             from training.evaluate import evaluate, torch_embedder
 
+            t_eval = time.monotonic()
             res = evaluate(torch_embedder(model), cache, Path(cfg.data))["aligned"]
-            mins = minutes_before + (time.monotonic() - t_start) / 60
-            log(f"LFW step {step} ({mins:.1f} min, {seen} images): "
-                f"{res.line()}")  # fmt: skip
+            log(f"LFW step {step} ({minutes():.1f} min, {seen} images): {res.line()}")
             best = {"step": step, "accuracy": res.accuracy, "val": res.val, "auc": res.auc}
-        if rank == 0 and (step % cfg.ckpt_every == 0 or step == cfg.steps):
-            mins = minutes_before + (time.monotonic() - t_start) / 60
-            extra = {"seen": seen, "best": best, "minutes": mins}
+            eval_seconds += time.monotonic() - t_eval
+        if rank == 0 and (step % cfg.ckpt_every == 0 or done or evaluate_now):
+            extra = {"seen": seen, "best": best, "minutes": minutes()}
+            if head is not None:
+                extra["head"] = head.state_dict()
             save_checkpoint(ckpt, model, opt, cfg, step, extra)
+            if evaluate_now:
+                snapshot(run_dir, step)
     if world > 1:
         torch.distributed.destroy_process_group()
     log(f"done: {step} steps, {seen} images; checkpoint {ckpt}")

@@ -7,13 +7,15 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from training.model import FaceNet, count_macs, count_params  # noqa: E402
+from training.augment import AugmentConfig, augment  # noqa: E402
+from training.model import ModelConfig, build, count_macs, count_params  # noqa: E402
 from training.sampler import PKSampler, SamplerConfig  # noqa: E402
 
 
-def test_nn4_class_size_and_unit_outputs():
-    m = FaceNet().eval()
-    assert 3.0e6 < count_params(m) < 5.0e6  # nn4.small2 is ~3.7M
+@pytest.mark.parametrize("arch", ["inception", "resnet"])
+def test_nn4_class_size_and_unit_outputs(arch):
+    m = build(ModelConfig(arch=arch)).eval()
+    assert 2.5e6 < count_params(m) < 5.0e6  # nn4.small2 is ~3.7M; the cap is 5M
     assert count_macs(m) < 400e6
     with torch.no_grad():
         y = m(torch.randn(3, 3, 96, 96))
@@ -36,3 +38,22 @@ def test_pk_batches_hold_k_faces_of_p_people_plus_extras():
 def test_sampler_refuses_data_without_enough_people():
     with pytest.raises(ValueError, match="identities"):
         PKSampler(np.arange(10), SamplerConfig(people=4), seed=0)
+
+
+@pytest.mark.parametrize("name", ["basic", "album"])
+def test_augmentation_keeps_shape_range_and_is_seeded(name):
+    crops = np.random.default_rng(0).integers(0, 256, (8, 112, 112, 3), dtype=np.uint8)
+    cfg = AugmentConfig.named(name)
+    x = augment(crops, np.random.default_rng(1), cfg)
+    assert x.shape == (8, 3, 96, 96) and torch.isfinite(x).all()
+    assert x.min() >= (0 - 127.5) / 128 and x.max() <= (255 - 127.5) / 128
+    assert torch.equal(x, augment(crops, np.random.default_rng(1), cfg))
+
+
+def test_album_augmentation_darkens_some_faces():
+    crops = np.full((64, 112, 112, 3), 128, np.uint8)
+    plain = AugmentConfig(colour=0.0, blur_p=0, jpeg_p=0)
+    dark = AugmentConfig(colour=0.0, blur_p=0, jpeg_p=0, dark_p=1.0, noise=0.0)
+    a = augment(crops, np.random.default_rng(0), plain)
+    b = augment(crops, np.random.default_rng(0), dark)
+    assert (b.mean((1, 2, 3)) < a.mean((1, 2, 3)) - 0.1).all()

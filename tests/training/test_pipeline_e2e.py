@@ -82,31 +82,55 @@ def test_the_real_training_set_holds_no_evaluation_person(shared_data):
 
 @pytest.mark.slow
 def test_prepare_train_export_end_to_end(tmp_path):
+    """The issue's command (prepare, train --preset small, export), then a harmonic v2 with
+    every option of the model issue: the teacher, a ResNet, CosFace, album augmentation."""
     data = fake_data(tmp_path / "data")
     cache = tmp_path / "cache"
-    common = ["--cache-dir", str(cache)]
-    r = run("training.prepare", "--data", str(data), *common, "--workers", "1")
+    common = ["--data", str(data), "--cache-dir", str(cache)]
+    r = run("training.prepare", *common, "--workers", "1")
     assert r.returncode == 0, r.stderr
     meta = json.loads((cache / "prepare.json").read_text())
     assert meta["train_ok"] == meta["train"] > 20
-    r = run("training.train", "--preset", "small", "--distill", "0", "--data", str(data), *common)
+    r = run("training.train", "--preset", "small", *common)
     assert r.returncode == 0, r.stderr
+    assert "trains triplets only" in r.stderr  # no teacher cache yet: said, not a crash
     log = (cache / "runs/main/log.txt").read_text()
     assert "step 40/40" in log and "img/s" in log and "active" in log
-    r = run("training.train", "--preset", "small", "--distill", "0", "--data", str(data), *common)
+    r = run("training.train", "--preset", "small", *common)
     assert "resumed from" in r.stderr  # a second run resumes instead of starting over
     out = tmp_path / "models"
-    r = run("training.export", "--data", str(data), *common, "--out-dir", str(out),
-            "--model-id", "e2e-v1")  # fmt: skip
+    r = run("training.export", *common, "--out-dir", str(out), "--model-id", "e2e-v1")
     assert r.returncode == 0, r.stderr
     from photoface.core.embed import OnnxEmbedder
 
-    e = OnnxEmbedder(out / "photoface-e2e-v1.onnx")
+    v1 = out / "photoface-e2e-v1.onnx"
+    e = OnnxEmbedder(v1)
     assert e.info.model_id == "e2e-v1" and 0 < e.info.threshold < 4
     v = e.embed(np.stack([face_photo(1)[100:196, 150:246]] * 3))
     assert np.allclose(np.linalg.norm(v, axis=1), 1, atol=1e-5)
     card = json.loads((out / "photoface-e2e-v1.json").read_text())
     assert card["parity_max_abs_diff"] <= 1e-4 and "aligned" in card["lfw"]
+
+    r = run("training.teacher", "--cache-dir", str(cache), "--workers", "1")
+    assert r.returncode == 0, r.stderr
+    assert np.load(cache / "teacher.npy").shape == (meta["train"], 128)
+    v2 = ["--preset", "small", "--name", "v2", "--arch", "resnet", "--cosface", "0.1",
+          "--teacher-target", "distance", "--aug", "album", "--harmonic", str(v1)]  # fmt: skip
+    r = run("training.train", *v2, *common)
+    assert r.returncode == 0, r.stderr
+    log = (cache / "runs/v2/log.txt").read_text()
+    assert "resnet" in log and "distill" in log and "cosface" in log and "step 40/40" in log
+    r = run("training.export", str(cache / "runs/v2/last.pt"), *common, "--out-dir", str(out),
+            "--model-id", "e2e-v2")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert OnnxEmbedder(out / "photoface-e2e-v2.onnx").info.compatible_with == ("e2e-v1",)
+    card = json.loads((out / "photoface-e2e-v2.json").read_text())
+    assert "mixed e2e-v1-e2e-v2" in card["lfw"] and "ResNet" in card["architecture"]
+    assert "--harmonic" in card["commands"]["train"]
+    r = run("training.evaluate", str(out / "photoface-e2e-v2.onnx"), "--mixed-with", str(v1),
+            *common)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "mixed old-new" in r.stdout and "accuracy" in r.stdout
 
 
 @pytest.mark.slow

@@ -1,0 +1,70 @@
+"""The loss terms beside the triplet loss: teacher targets, CosFace, harmonic mining."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from training import losses, triplet  # noqa: E402
+
+
+def unit(n: int, d: int = 8, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.nn.functional.normalize(torch.randn(n, d, generator=g), dim=1)
+
+
+def test_distance_distill_is_zero_on_the_teachers_own_geometry_and_grows_off_it():
+    raw = 0.3 * torch.randn(16, 8, generator=torch.Generator().manual_seed(1)) + 2.0
+    scale = 0.25
+    emb = torch.sqrt(torch.tensor(scale)) * raw  # squared distances exactly scale * teacher's
+    assert float(losses.distance_distill(emb, raw, scale)) == pytest.approx(0.0, abs=1e-6)
+    assert float(losses.distance_distill(unit(16), raw, scale)) > 0.01
+
+
+def test_teacher_scale_puts_random_pairs_at_two():
+    raw = 5.0 * torch.randn(500, 16, generator=torch.Generator().manual_seed(2))
+    s = losses.teacher_scale(raw)
+    i, j = torch.arange(0, 250), torch.arange(250, 500)
+    assert float((s * ((raw[i] - raw[j]) ** 2).sum(1)).mean()) == pytest.approx(2.0, rel=0.1)
+
+
+def test_cosface_learns_separable_classes():
+    torch.manual_seed(0)
+    head = losses.CosFace(4, dim=8)
+    emb = unit(40, seed=3)
+    labels = torch.arange(40) % 4
+    emb = torch.nn.functional.normalize(emb + 2 * torch.eye(8)[labels], dim=1)
+    opt = torch.optim.SGD(head.parameters(), lr=0.5)
+    first, _ = head(emb, labels)
+    for _ in range(50):
+        loss, acc = head(emb, labels)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert float(loss.detach()) < 0.5 * float(first.detach()) and acc == 1.0
+
+
+def test_harmonic_triplets_anchor_on_new_and_mine_over_both():
+    new, old = unit(12, seed=4), unit(12, seed=5)
+    labels = torch.arange(12) % 3
+    both, a, p, n = losses.harmonic_triplets(new, old, labels, 0.2)
+    assert torch.equal(both, torch.cat([new, old]))
+    assert (a < 12).all() and len(a) > 0
+    assert (p >= 12).any() and (n >= 12).any()  # old vectors serve as positives and negatives
+    lab2 = torch.cat([labels, labels])
+    assert (lab2[a] == lab2[p]).all() and (lab2[a] != lab2[n]).all()
+    # exactly the semi-hard choice over the union, restricted to new anchors
+    ea, ep, en = triplet.semihard_triplets(both, lab2, 0.2)
+    keep = ea < 12
+    assert torch.equal(a, ea[keep]) and torch.equal(p, ep[keep]) and torch.equal(n, en[keep])
+
+
+def test_harmonic_loss_moves_only_the_new_model():
+    new = unit(12, seed=6).requires_grad_(True)
+    old = unit(12, seed=7).requires_grad_(True)
+    both, a, p, n = losses.harmonic_triplets(new, old, torch.arange(12) % 3, 0.2)
+    loss, _ = triplet.triplet_loss(both, a, p, n, 0.2)
+    loss.backward()
+    assert new.grad is not None and new.grad.abs().sum() > 0
+    assert old.grad is None
