@@ -1,0 +1,36 @@
+"""The ablation driver: each row is every change up to it; the table reads finished runs."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("torch")
+
+from training import ablate  # noqa: E402
+
+
+def test_rows_accumulate_changes(tmp_path):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / ablate.V1_MODEL).write_bytes(b"onnx")
+    b = ablate.row_args("B", 5, tmp_path)
+    assert b[:2] == ["--steps", "5"] and b.count("--arch") == 1 and "--cosface" not in b
+    f = ablate.row_args("F", 5, tmp_path)
+    for flag in ("--arch", "--teacher-target", "--cosface", "--aug", "--harmonic"):
+        assert flag in f
+    assert f[f.index("--harmonic") + 1] == str(tmp_path / "models" / ablate.V1_MODEL)
+    with pytest.raises(SystemExit):
+        ablate.row_args("Z", 5, tmp_path)
+
+
+def test_table_reads_the_last_lfw_line_of_finished_runs(tmp_path):
+    run = tmp_path / "runs" / "ablate-A"
+    run.mkdir(parents=True)
+    (run / "log.txt").write_text(
+        "step 25/100 loss 0.3\n"
+        "LFW step 900 (10.0 min, 115200 images): accuracy 88.50% +- 1.20, VAL@FAR=0.001 20.1%, "
+        "AUC 0.9500, threshold 1.100\n"
+    )
+    assert ablate.last_result(run / "log.txt")["accuracy"] == 88.5
+    text = ablate.table(tmp_path)
+    assert "| A |" in text and "88.50% ± 1.20" in text and "115,200 | 10.0 |" in text
+    assert "| B |" not in text  # not run yet

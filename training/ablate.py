@@ -1,0 +1,117 @@
+"""Ablation: one change at a time on the same data, seed and number of images; a row each.
+
+    python -m training.ablate [--steps 1200] [--only B,C] [--table]
+
+The budget is steps (batches of 128), not minutes, so that other work on the machine cannot
+tilt the comparison; each row's minutes are printed beside it (a faster network is worth more
+steps in the same time).
+
+Each row adds one change to the row before it (the first row is the recipe of the first
+bundled model). Runs go to <cache>/runs/ablate-<row>/ and resume like any training run; a
+finished row is not run again. --table prints the table from the finished runs only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+from training.data import default_cache_dir
+
+V1_MODEL = "photoface-pf-nn4s-v1.onnx"  # the first bundled model (kept in git history)
+
+ROWS: list[tuple[str, str, list[str]]] = [
+    ("A", "v1 recipe: Inception, triplet + centred-teacher distillation", []),
+    ("B", "+ ResNet basic blocks (same budget: more images seen)", ["--arch", "resnet"]),
+    ("C", "+ teacher target: its raw squared distances", ["--teacher-target", "distance"]),
+    ("D", "+ CosFace margin head (weight 0.1)", ["--cosface", "0.1"]),
+    ("E", "+ album augmentation (small, dark, JPEG faces)", ["--aug", "album"]),
+    ("F", "+ harmonic with v1 (v1's vectors in the triplets)", ["--harmonic", "{v1}"]),
+]
+
+LFW_LINE = re.compile(
+    r"LFW step (\d+) \(([\d.]+) min, (\d+) images\): accuracy ([\d.]+)% \+- ([\d.]+), "
+    r"VAL@FAR=0.001 ([\d.]+)%, AUC ([\d.]+)"
+)
+
+
+def v1_model(cache: Path) -> Path:
+    """v1 kept in the cache, so that installing a newer model does not take it away."""
+    import shutil
+
+    from photoface import paths
+
+    kept = cache / "models" / V1_MODEL
+    if not kept.exists():
+        bundled = paths.bundled_models_dir() / V1_MODEL
+        if not bundled.exists():
+            raise SystemExit(f"{V1_MODEL} is neither in {kept.parent} nor bundled: restore it "
+                             f"with git show <commit>:resources/models/{V1_MODEL}")  # fmt: skip
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(bundled, kept)
+    return kept
+
+
+def row_args(upto: str, steps: int, cache: Path) -> list[str]:
+    """The training arguments of row `upto`: every change up to it, evaluated at the end."""
+    args = ["--steps", str(steps), "--eval-every", str(steps)]
+    for key, _, extra in ROWS:
+        args += [str(v1_model(cache)) if a == "{v1}" else a for a in extra]
+        if key == upto:
+            return args
+    raise SystemExit(f"no ablation row {upto!r}")
+
+
+def last_result(log: Path) -> dict | None:
+    if not log.exists():
+        return None
+    found = LFW_LINE.findall(log.read_text())
+    if not found:
+        return None
+    step, mins, images, acc, std, val, auc = found[-1]
+    return {"step": int(step), "minutes": float(mins), "images": int(images),
+            "accuracy": float(acc), "std": float(std), "val": float(val),
+            "auc": float(auc)}  # fmt: skip
+
+
+def table(cache: Path) -> str:
+    lines = ["| row | change | LFW accuracy | VAL@FAR=1e-3 | AUC | images seen | minutes |",
+             "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for key, what, _ in ROWS:
+        r = last_result(cache / "runs" / f"ablate-{key}" / "log.txt")
+        if r:
+            lines.append(f"| {key} | {what} | {r['accuracy']:.2f}% ± {r['std']:.2f} | "
+                         f"{r['val']:.1f}% | {r['auc']:.4f} | {r['images']:,} | "
+                         f"{r['minutes']:.1f} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--steps", type=int, default=1200, help="batches of 128 per row")
+    ap.add_argument("--only", default="", help="comma-separated rows (default: all)")
+    ap.add_argument("--cache-dir", type=Path, default=default_cache_dir())
+    ap.add_argument("--table", action="store_true", help="print the table of finished rows")
+    args = ap.parse_args(argv)
+    if not args.table:
+        from training import train
+
+        wanted = [r for r in args.only.split(",") if r] or [k for k, _, _ in ROWS]
+        for key in wanted:
+            log = args.cache_dir / "runs" / f"ablate-{key}" / "log.txt"
+            if last_result(log) is not None:
+                continue
+            train.main([*row_args(key, args.steps, args.cache_dir), "--name", f"ablate-{key}",
+                        "--cache-dir", str(args.cache_dir)])  # fmt: skip
+    print(table(args.cache_dir))
+    results = {k: last_result(args.cache_dir / "runs" / f"ablate-{k}" / "log.txt")
+               for k, _, _ in ROWS}  # fmt: skip
+    (args.cache_dir / "ablation.json").write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
