@@ -58,8 +58,10 @@ def build_tiny_model(path: Path, model_id: str = "tiny-test-v1", seed: int = 0,
 class FakeEmbedder:
     """Embeds a crop by hashing its coarse look: deterministic, no model file."""
 
-    def __init__(self, model_id: str = "fake-v1", threshold: float = 0.9) -> None:
-        self.info = ModelInfo(model_id, 96, (127.5,) * 3, (128.0,) * 3, 128, threshold)
+    def __init__(self, model_id: str = "fake-v1", threshold: float = 0.9,
+                 compatible_with: tuple[str, ...] = ()) -> None:  # fmt: skip
+        self.info = ModelInfo(model_id, 96, (127.5,) * 3, (128.0,) * 3, 128, threshold,
+                              compatible_with)  # fmt: skip
         self._w = np.random.default_rng(1).standard_normal((3 * 12 * 12, 128)).astype(np.float32)
         self.calls = 0
 

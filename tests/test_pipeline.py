@@ -144,6 +144,22 @@ def test_an_incompatible_model_re_embeds_from_stored_crops(tmp_path, lib, detect
     assert {f.model_id for f in lib.unsorted_faces()} == {"v2"}
 
 
+def test_re_embedding_stops_when_cancelled_and_goes_on_later(tmp_path, lib, detector):
+    import threading
+
+    make_album(tmp_path / "album", n_faces=4, broken=False)
+    run(lib, tmp_path / "album", detector, FakeEmbedder("v1"))
+    cancel = threading.Event()
+    steps = []
+    for p in reembed(lib, FakeEmbedder("v2"), cancel, batch=2):
+        steps.append(p)
+        cancel.set()  # the user presses Cancel after the first batch
+    assert steps[-1].cancelled and steps[-1].done == 2
+    assert len(lib.faces_to_embed("v2")) == 2  # the rest waits, nothing is lost
+    assert list(reembed(lib, FakeEmbedder("v2")))[-1].total == 2
+    assert lib.faces_to_embed("v2") == []
+
+
 def test_two_faces_in_one_photo_never_share_a_person(tmp_path, lib, detector):
     root = tmp_path / "album"
     for i in range(3):

@@ -82,6 +82,7 @@ class MainWindow(BackgroundWork, QMainWindow):
         self._live.setInterval(3000)
         self._live.timeout.connect(self.refresh)
         self.refresh()
+        QTimer.singleShot(0, self.update_faces)  # a new, incompatible model: re-embed
 
     # --- layout -------------------------------------------------------------------------------
 

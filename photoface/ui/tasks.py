@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from photoface import settings as settings_mod
 from photoface.core.cluster import ClusterParams
+from photoface.core.grouping import EmbedProgress
 from photoface.store import Library
 from photoface.ui.dialogs import SettingsDialog
 
@@ -56,6 +57,35 @@ class BackgroundWork:
         self.status_label.setText(f"Scanning {folder}…")
         return self.runner.start(task)
 
+    def update_faces(self) -> bool:
+        """After a model change: faces with no vector, or one the model cannot compare with,
+        are embedded again from their stored crops on the worker, then grouped again (edits
+        kept). A compatible (harmonic) model needs none of this. Cancel leaves the rest for the
+        next start."""
+        if self.embedder is None or self.runner.busy:
+            return False
+        info = self.embedder.info
+        n = len(self.library.faces_to_embed(info.model_id, info.compatible_with))
+        if n == 0:
+            return False
+        from photoface.core.grouping import recluster, reembed
+
+        lib_path, embedder = self.library_path, self.embedder
+        params = self.settings.cluster_params(info)
+
+        def task(cancel: threading.Event) -> Iterator[object]:
+            with Library(lib_path) as lib:
+                last = None
+                for last in reembed(lib, embedder, cancel):
+                    yield last
+                if last is not None and not last.cancelled:
+                    recluster(lib, info, params)
+                yield last
+
+        log.info("re-embedding %d faces for model %s", n, info.model_id)
+        self.status_label.setText(f"Updating {n} faces for the model {info.model_id}…")
+        return self.runner.start(task)
+
     def recluster(self, params: ClusterParams | None = None) -> bool:
         if self.embedder is None or self.runner.busy:
             return False
@@ -86,6 +116,9 @@ class BackgroundWork:
             return
         self.progress.setRange(0, total)
         self.progress.setValue(done)
+        if isinstance(p, EmbedProgress):
+            self.status_label.setText(f"Updating faces for the new model: {done}/{total}")
+            return
         eta = getattr(p, "eta", None)
         faces = getattr(p, "faces", None)
         what = f"{done}/{total} photos" + (f", {faces} faces" if faces is not None else "")
@@ -93,6 +126,14 @@ class BackgroundWork:
                                                          if eta else ""))  # fmt: skip
 
     def _on_task_done(self, result: object) -> None:
+        if isinstance(result, EmbedProgress):
+            self.status_label.setText(
+                f"Cancelled: {result.total - result.done} faces still to update for the new "
+                "model (next time photoface starts)." if result.cancelled
+                else f"{result.total} faces updated for the new model and grouped again."
+            )  # fmt: skip
+            self.refresh()
+            return
         errors = getattr(result, "error_list", ())
         for path, reason in errors:
             self.errors_list.addItem(f"{path}: {reason}")
