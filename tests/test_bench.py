@@ -87,3 +87,12 @@ def test_unsorted_faces_score_as_singletons():
     pred = np.array([5, 5, 5, UNSORTED, UNSORTED, UNSORTED])
     s = score(pred, truth)
     assert s.pair_p == 1.0 and s.pair_r == pytest.approx(0.5) and s.unsorted == 0.5
+
+
+def test_junk_clusters_are_people_without_a_labelled_face():
+    from photoface.bench.albums import junk_clusters
+    from photoface.core.cluster import UNSORTED
+
+    pred = np.array([1, 1, 1, 2, 2, 2, 3, 3, UNSORTED, 4, 4, 4])
+    labelled = np.array([1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], bool)
+    assert junk_clusters(pred, labelled) == 1  # cluster 2; 3 is too small, 1 and 4 labelled

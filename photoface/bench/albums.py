@@ -30,6 +30,7 @@ from photoface.core.detect import make_detector
 from photoface.core.embed import Embedder, dequantize, load_default_embedder
 from photoface.core.grouping import recluster
 from photoface.core.pipeline import scan
+from photoface.settings import Settings
 from photoface.store import Library
 
 SPLITS = {"tune": (0, 1), "report": (2, 3, 4)}
@@ -97,6 +98,14 @@ def score(pred: np.ndarray, truth: np.ndarray, min_size: int = 3) -> Scores:
                   mixed / max(len(clusters), 1))  # fmt: skip
 
 
+def junk_clusters(pred: np.ndarray, labelled: np.ndarray, min_size: int = 3) -> int:
+    """People (>= min_size faces) made only of unlabelled faces: background strangers, the
+    junk clusters a face-quality floor is meant to prevent."""
+    sizes = Counter(pred[pred != UNSORTED].tolist())
+    with_label = set(pred[labelled & (pred != UNSORTED)].tolist())
+    return sum(1 for c, k in sizes.items() if k >= min_size and c not in with_label)
+
+
 def _f1(p: float, r: float) -> float:
     return 2 * p * r / (p + r) if p + r else 0.0
 
@@ -161,11 +170,12 @@ def other_method(s: Scanned, method: str, threshold: float, min_size: int) -> np
     return np.array([v if sizes[v] >= min_size else UNSORTED for v in lab.tolist()])
 
 
-def line(name: str, sc: Scores) -> str:
+def line(name: str, sc: Scores, junk: int | None = None) -> str:
     return (f"{name:34s} pair P/R/F1 {sc.pair_p:.3f}/{sc.pair_r:.3f}/{sc.pair_f1:.3f}  "
             f"BCubed P/R/F1 {sc.b3_p:.3f}/{sc.b3_r:.3f}/{sc.b3_f1:.3f}  people "
             f"{sc.predicted}/{sc.true}  unsorted {100 * sc.unsorted:.1f}%  "
-            f"mixed {100 * sc.mixed:.1f}%")  # fmt: skip
+            f"mixed {100 * sc.mixed:.1f}%"
+            + (f"  junk {junk}" if junk is not None else ""))  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -174,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", choices=list(SPLITS), default="report")
     ap.add_argument("--threshold", type=float, help="default: the model's calibrated one")
     ap.add_argument("--min-size", type=int, default=3)
-    ap.add_argument("--seed-quality", type=float, default=0.0)
+    ap.add_argument("--seed-quality", type=float, help="default: the app's setting")
     ap.add_argument("--grid", action="store_true", help="compare thresholds and methods")
     ap.add_argument("--cap", type=int, default=60, help="photos per person at most")
     args = ap.parse_args(argv)
@@ -193,11 +203,23 @@ def main(argv: list[str] | None = None) -> int:
             t0 = args.threshold or embedder.info.threshold
             thresholds = sorted({t0, *np.round(np.arange(0.6, 1.45, 0.1), 2)}) if args.grid \
                 else [t0]  # fmt: skip
+            q0 = Settings().seed_quality if args.seed_quality is None else args.seed_quality
+            best = (-1.0, t0)
             for t in thresholds:
-                params = ClusterParams(t, args.min_size, seed_quality=args.seed_quality)
+                params = ClusterParams(t, args.min_size, seed_quality=q0)
                 pred = run_app_grouping(lib, s, embedder, params)
-                print(line(f"photoface average t={t:.2f}", score(pred[m], s.truth[m])))
+                sc = score(pred[m], s.truth[m])
+                best = max(best, (sc.b3_f1, t))
+                junk = junk_clusters(pred, m, args.min_size)
+                print(line(f"photoface average t={t:.2f} q={q0:.2f}", sc, junk))
             if args.grid:
+                t = best[1]
+                for q in (0.0, 0.2, 0.3, 0.4, 0.5, 0.6):  # the face-quality floor, at the best t
+                    params = ClusterParams(t, args.min_size, seed_quality=q)
+                    pred = run_app_grouping(lib, s, embedder, params)
+                    sc = score(pred[m], s.truth[m])
+                    junk = junk_clusters(pred, m, args.min_size)
+                    print(line(f"photoface average t={t:.2f} q={q:.2f}", sc, junk))
                 for t in thresholds:
                     pred = other_method(s, "complete", t, args.min_size)
                     print(line(f"complete linkage t={t:.2f}", score(pred[m], s.truth[m])))
