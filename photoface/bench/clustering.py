@@ -31,7 +31,7 @@ INFO = ModelInfo("bench-v1", 96, (0.0,) * 3, (1.0,) * 3, 128, 1.0)
 
 
 def synthetic(n: int, seed: int = 0, spread: float = 0.55) -> tuple[np.ndarray, np.ndarray]:
-    """n unit vectors of ~n/15 people with Zipf-like sizes; returns (x, person)."""
+    """n unit vectors of ~n/15 people with Zipf-like sizes, in random order; (x, person)."""
     rng = np.random.default_rng(seed)
     people = max(2, n // 15)
     sizes = rng.zipf(1.6, people * 4)
@@ -40,6 +40,7 @@ def synthetic(n: int, seed: int = 0, spread: float = 0.55) -> tuple[np.ndarray, 
     if len(person) < n:
         person = np.concatenate([person, rng.integers(0, len(sizes), n - len(person))])
     centres = normalize(rng.standard_normal((len(sizes), 128)))
+    person = person[rng.permutation(n)]
     x = centres[person] + spread * rng.standard_normal((n, 128)) / np.sqrt(128)
     return normalize(x), person
 
@@ -54,8 +55,10 @@ def from_library(path: Path, n: int, seed: int = 0) -> np.ndarray:
     return normalize(x)
 
 
-def bulk_fill(lib: Library, x: np.ndarray, start_photo: int = 0) -> None:
-    """Insert faces fast (one transaction), 1-4 faces per photo."""
+def bulk_fill(lib: Library, x: np.ndarray, start_photo: int = 0,
+              person: np.ndarray | None = None) -> None:  # fmt: skip
+    """Insert faces fast (one transaction), 1-4 faces per photo; given `person`, never one
+    person twice in a photo (as in real photos)."""
     rng = np.random.default_rng(start_photo)
     crop = encode_jpeg(np.full((8, 8, 3), 128, np.uint8))
     codes = quantize(x)
@@ -64,6 +67,13 @@ def bulk_fill(lib: Library, x: np.ndarray, start_photo: int = 0) -> None:
         i, photo = 0, start_photo
         while i < len(x):
             k = int(rng.integers(1, 5))
+            if person is not None:
+                seen = {int(person[i])}
+                for j in range(i + 1, min(i + k, len(x))):
+                    if int(person[j]) in seen:
+                        k = j - i
+                        break
+                    seen.add(int(person[j]))
             cur = c.execute(
                 "INSERT INTO photos(hash, path, size, mtime_ns, width, height, detector, "
                 "scanned_at) VALUES (?, ?, 1, 1, 640, 480, 'bench', 0)",
@@ -83,17 +93,18 @@ def bulk_fill(lib: Library, x: np.ndarray, start_photo: int = 0) -> None:
 def run_one(n: int, source: Path | None, threshold: float, k: int = 20) -> dict[str, float]:
     from photoface.core.grouping import recluster, update
 
-    x = from_library(source, n) if source else synthetic(n)[0]
+    x, person = (from_library(source, n), None) if source else synthetic(n)
     n_new = max(1, n // 100)
     params = ClusterParams(threshold=threshold, min_size=3, k=k)
     with tempfile.TemporaryDirectory() as tmp:
         with Library(Path(tmp) / "bench.sqlite3") as lib:
-            bulk_fill(lib, x[: n - n_new])
+            bulk_fill(lib, x[: n - n_new], person=None if person is None else person[: n - n_new])
             t0 = time.perf_counter()
             full = recluster(lib, INFO, params)
             t_full = time.perf_counter() - t0
             rss_full = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            bulk_fill(lib, x[n - n_new :], start_photo=10**8)
+            bulk_fill(lib, x[n - n_new :], start_photo=10**8,
+                      person=None if person is None else person[n - n_new :])  # fmt: skip
             t0 = time.perf_counter()
             update(lib, INFO, params)
             t_inc = time.perf_counter() - t0

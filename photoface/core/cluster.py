@@ -188,15 +188,99 @@ def agglomerate(
         root = int(members[0])
         for m in members[1:]:
             cl.merge(root, int(m))
-    adj: dict[int, set[int]] = {}
     ea, eb, _ = knn_edges(x, params.k, params.threshold)
+    ea, eb = _mutual_rounds(cl, ea, eb, params.threshold)
+    adj: dict[int, set[int]] = {}
     for a, b in zip(ea.tolist(), eb.tolist(), strict=True):
-        ra, rb = cl.find(a), cl.find(b)
-        if ra != rb:
-            adj.setdefault(ra, set()).add(rb)
-            adj.setdefault(rb, set()).add(ra)
+        adj.setdefault(a, set()).add(b)
+        adj.setdefault(b, set()).add(a)
     _merge_loop(cl, adj, params.threshold)
     return cl.labels()
+
+
+def _roots(parent: np.ndarray) -> np.ndarray:
+    r = parent.copy()
+    while True:
+        up = parent[r]
+        if np.array_equal(up, r):
+            return r
+        r = up
+
+
+def _edge_dists(cl: _Clusters, a: np.ndarray, b: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    out = np.empty(len(a), np.float32)
+    for s in range(0, len(a), chunk):
+        ia, ib = a[s : s + chunk], b[s : s + chunk]
+        dots = np.einsum("ij,ij->i", cl.sum[ia], cl.sum[ib])
+        out[s : s + chunk] = 2.0 - 2.0 * dots / (cl.count[ia] * cl.count[ib])
+    return out
+
+
+def _mutual_rounds(cl: _Clusters, a: np.ndarray, b: np.ndarray, threshold: float,
+                   min_share: float = 0.02, max_rounds: int = 100
+                   ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Vectorised rounds before the one-pair-at-a-time loop: every two clusters that are each
+    other's nearest neighbour within the threshold merge at once. Average linkage is reducible
+    (a merge never brings a third cluster closer than the nearer of the two was), so these
+    are merges the exact loop would make too; rounds stop once they merge under `min_share`
+    of the clusters, and the loop finishes the rest. Returns the edges between the clusters
+    left (roots, a < b, each once)."""
+    n = len(cl.parent)
+    blocked = np.zeros(0, np.int64)  # a * n + b of cluster pairs a constraint keeps apart
+    for _ in range(max_rounds):
+        a, b, blocked = _cluster_edges(cl, a, b, blocked)
+        if a.size == 0:
+            break
+        d = _edge_dists(cl, a, b)
+        near = d <= threshold
+        src = np.concatenate([a[near], b[near]])
+        dst = np.concatenate([b[near], a[near]])
+        dd = np.concatenate([d[near], d[near]])
+        if src.size == 0:
+            break
+        best = np.full(n, np.inf, np.float32)
+        np.minimum.at(best, src, dd)
+        at_best = dd == best[src]
+        nn = np.full(n, n, np.int64)  # nearest neighbour (ties: the lowest id); n = none
+        np.minimum.at(nn, src[at_best], dst[at_best])
+        u = np.unique(src)
+        v = nn[u]
+        pairs = u[(u < v) & (nn[np.minimum(v, n - 1)] == u)]
+        merged, newly_blocked = 0, []
+        for p in pairs.tolist():
+            q = int(nn[p])
+            if cl.can_merge(p, q):
+                keep, gone = (p, q) if cl.count[p] >= cl.count[q] else (q, p)
+                cl.merge(keep, gone)
+                merged += 1
+            else:
+                newly_blocked.append(p * n + q)
+        if newly_blocked:
+            blocked = np.concatenate([blocked, np.array(newly_blocked, np.int64)])
+        if merged + len(newly_blocked) < min_share * int(cl.alive.sum()):
+            break
+    a, b, _ = _cluster_edges(cl, a, b, blocked)
+    return a, b
+
+
+def _sorted_unique(keys: np.ndarray) -> np.ndarray:
+    keys = np.sort(keys)
+    return keys[np.concatenate([[True], keys[1:] != keys[:-1]])] if keys.size else keys
+
+
+def _cluster_edges(cl: _Clusters, a: np.ndarray, b: np.ndarray, blocked: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Face-level (or stale) edges as edges between current clusters, minus blocked pairs."""
+    n = len(cl.parent)
+    root = _roots(cl.parent)
+    a, b = root[a], root[b]
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    keys = _sorted_unique((lo * n + hi)[lo != hi])
+    if blocked.size:
+        ba, bb = root[blocked // n], root[blocked % n]
+        blocked = _sorted_unique(np.minimum(ba, bb) * n + np.maximum(ba, bb))
+        keys = keys[~np.isin(keys, blocked, assume_unique=True)]
+    return keys // n, keys % n, blocked
 
 
 def _merge_loop(cl: _Clusters, adj: dict[int, set[int]], threshold: float) -> None:
