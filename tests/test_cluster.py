@@ -127,3 +127,21 @@ def test_agglomerate_matches_exact_average_linkage_on_a_small_set():
     ours = {frozenset(np.nonzero(roots == r)[0]) for r in np.unique(roots)}
     theirs = {frozenset(np.nonzero(ref == r)[0]) for r in np.unique(ref)}
     assert ours == theirs
+
+
+def test_mutual_rounds_give_what_the_pair_at_a_time_loop_gives(monkeypatch):
+    """The vectorised rounds are a shortcut, not a different clustering (no constraints)."""
+    from photoface.core import cluster
+
+    x, _ = people_embeddings(60, 25, spread=0.8, seed=5)
+    params = ClusterParams(threshold=1.0, min_size=1)
+    fast = agglomerate(x, np.arange(len(x)), params)
+
+    def no_rounds(cl, a, b, threshold):
+        return cluster._cluster_edges(cl, a, b, np.zeros(0, np.int64))[:2]
+
+    monkeypatch.setattr(cluster, "_mutual_rounds", no_rounds)
+    slow = agglomerate(x, np.arange(len(x)), params)
+    as_sets = [{frozenset(np.nonzero(r == v)[0]) for v in np.unique(r)} for r in (fast, slow)]
+    assert as_sets[0] == as_sets[1]
+    assert 20 < len(as_sets[0]) < 300  # a real clustering: neither all apart nor all together
