@@ -38,7 +38,7 @@ class Settings:
             raise ValueError("max_side must be at least 64 pixels")
 
     def cluster_params(self, info: ModelInfo) -> ClusterParams:
-        threshold = self.cluster_threshold if self.cluster_threshold else info.threshold
+        threshold = self.cluster_threshold if self.cluster_threshold else info.grouping_threshold
         return ClusterParams(threshold, self.min_faces, seed_quality=self.seed_quality)
 
 

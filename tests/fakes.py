@@ -21,7 +21,8 @@ TINY_INFO = dict(
 
 
 def build_tiny_model(path: Path, model_id: str = "tiny-test-v1", seed: int = 0,
-                     compatible_with: tuple[str, ...] = ()) -> Path:  # fmt: skip
+                     compatible_with: tuple[str, ...] = (),
+                     extra: dict[str, str] | None = None) -> Path:  # fmt: skip
     """A real ONNX file following the model contract: 8x8 average pooling, a fixed random
     projection to 128-D, L2 normalisation in the graph, photoface metadata."""
     import onnx
@@ -45,7 +46,8 @@ def build_tiny_model(path: Path, model_id: str = "tiny-test-v1", seed: int = 0,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
-    meta = dict(TINY_INFO, model_id=model_id, compatible_with=json.dumps(list(compatible_with)))
+    meta = dict(TINY_INFO, model_id=model_id, compatible_with=json.dumps(list(compatible_with)),
+                **(extra or {}))  # fmt: skip
     for k, v in meta.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = "photoface." + k, v

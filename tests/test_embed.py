@@ -21,6 +21,19 @@ def test_the_model_says_what_it_needs(tiny_model):
     assert e.info.mean == (127.5,) * 3 and e.info.threshold == pytest.approx(0.9)
 
 
+def test_grouping_uses_the_models_cluster_threshold_unless_the_user_sets_one(tmp_path):
+    from photoface.settings import Settings
+
+    plain = embed.OnnxEmbedder(build_tiny_model(tmp_path / "a.onnx")).info
+    assert plain.cluster_threshold is None and plain.grouping_threshold == pytest.approx(0.9)
+    tuned = embed.OnnxEmbedder(
+        build_tiny_model(tmp_path / "b.onnx", extra={"cluster_threshold": "0.65"})
+    ).info
+    assert tuned.grouping_threshold == pytest.approx(0.65) and tuned.threshold == 0.9
+    assert Settings().cluster_params(tuned).threshold == pytest.approx(0.65)
+    assert Settings(cluster_threshold=0.8).cluster_params(tuned).threshold == 0.8
+
+
 def test_embeddings_are_unit_and_independent_of_batching(tiny_model):
     e = embed.OnnxEmbedder(tiny_model, batch_size=4)
     x = crops(10)

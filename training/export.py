@@ -97,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model-id", default="pf-nn4s-v1")
     ap.add_argument("--compatible-with", default="", help="comma-separated model ids")
     ap.add_argument("--threshold", type=float, help="skip LFW calibration and use this")
+    ap.add_argument("--cluster-threshold", type=float,
+                    help="the app's default grouping distance (tune it with "
+                         "python -m photoface.bench.albums LFW --split tune --grid)")  # fmt: skip
     ap.add_argument("--out-dir", type=Path, help="default: resources/models (installs)")
     ap.add_argument("--no-install", action="store_true", help="only write to --out-dir/cache")
     args = ap.parse_args(argv)
@@ -135,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         "model_id": args.model_id, "input_size": "96", "mean": json.dumps([MEAN] * 3),
         "std": json.dumps([STD] * 3), "embedding_size": str(model.cfg.embedding),
         "threshold": f"{threshold:.4f}", "compatible_with": json.dumps(compat),
+        **({"cluster_threshold": f"{args.cluster_threshold:.4f}"}
+           if args.cluster_threshold is not None else {}),
     })  # fmt: skip
     err = parity(model, tmp)
     if err > PARITY_ATOL:
@@ -161,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             "config": cfg,
         },
         "threshold": round(threshold, 4),
+        "cluster_threshold": args.cluster_threshold,
         "lfw_protocol": "View-2 folds 0-4, threshold from the other 4 folds",
         "lfw": figures,
         "parity_max_abs_diff": err,

@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("lfw", type=Path, help="the LFW folder (lfw-deepfunneled + protocol files)")
     ap.add_argument("--split", choices=list(SPLITS), default="report")
-    ap.add_argument("--threshold", type=float, help="default: the model's calibrated one")
+    ap.add_argument("--threshold", type=float, help="default: the app's (the model's grouping one)")
     ap.add_argument("--min-size", type=int, default=3)
     ap.add_argument("--seed-quality", type=float, help="default: the app's setting")
     ap.add_argument("--grid", action="store_true", help="compare thresholds and methods")
@@ -200,9 +200,9 @@ def main(argv: list[str] | None = None) -> int:
             s = scan_album(album, lib, embedder, work)
             m = s.labelled
             print(f"{len(s.x)} faces, {int(m.sum())} labelled")
-            t0 = args.threshold or embedder.info.threshold
-            thresholds = sorted({t0, *np.round(np.arange(0.6, 1.45, 0.1), 2)}) if args.grid \
-                else [t0]  # fmt: skip
+            t0 = args.threshold or embedder.info.grouping_threshold  # the app's default
+            grid = [embedder.info.threshold, *np.round(np.arange(0.5, 1.45, 0.05), 2)]
+            thresholds = sorted({t0, *grid}) if args.grid else [t0]
             q0 = Settings().seed_quality if args.seed_quality is None else args.seed_quality
             best = (-1.0, t0)
             for t in thresholds:
@@ -214,6 +214,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(line(f"photoface average t={t:.2f} q={q0:.2f}", sc, junk))
             if args.grid:
                 t = best[1]
+                print(
+                    f"best BCubed F1 on this split: {best[0]:.3f} at t={t:.2f} "
+                    f"(the model's verification threshold is {embedder.info.threshold:.2f})"
+                )
                 for q in (0.0, 0.2, 0.3, 0.4, 0.5, 0.6):  # the face-quality floor, at the best t
                     params = ClusterParams(t, args.min_size, seed_quality=q)
                     pred = run_app_grouping(lib, s, embedder, params)

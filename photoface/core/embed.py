@@ -30,8 +30,15 @@ class ModelInfo:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     embedding_size: int
-    threshold: float
+    threshold: float  # verification: same person <=> D <= threshold (calibrated on LFW pairs)
     compatible_with: tuple[str, ...] = field(default_factory=tuple)
+    # Grouping faces into people by average linkage wants its own, stricter distance (tuned on
+    # albums, see photoface.bench.albums); models without one group at `threshold`.
+    cluster_threshold: float | None = None
+
+    @property
+    def grouping_threshold(self) -> float:
+        return self.cluster_threshold if self.cluster_threshold is not None else self.threshold
 
     def can_compare_with(self, other_model_id: str | None) -> bool:
         return other_model_id == self.model_id or other_model_id in self.compatible_with
@@ -53,7 +60,9 @@ class ModelInfo:
                 embedding_size=int(get("embedding_size")),
                 threshold=float(get("threshold")),
                 compatible_with=tuple(json.loads(meta.get(META_PREFIX + "compatible_with", "[]"))),
-            )
+                cluster_threshold=float(meta[META_PREFIX + "cluster_threshold"])
+                if META_PREFIX + "cluster_threshold" in meta else None,
+            )  # fmt: skip
         except (ValueError, TypeError) as e:
             raise PhotofaceError(f"{source} has malformed photoface metadata: {e}") from e
 

@@ -157,7 +157,7 @@ class BackgroundWork:
 
     def open_settings(self) -> None:
         info = self.embedder.info if self.embedder else None
-        dlg = SettingsDialog(self.settings, info.threshold if info else None,
+        dlg = SettingsDialog(self.settings, info.grouping_threshold if info else None,
                              str(self.library_path), self)  # fmt: skip
         if not dlg.exec():
             return

@@ -121,9 +121,10 @@ def test_prepare_train_export_end_to_end(tmp_path):
     log = (cache / "runs/v2/log.txt").read_text()
     assert "resnet" in log and "distill" in log and "cosface" in log and "step 40/40" in log
     r = run("training.export", str(cache / "runs/v2/last.pt"), *common, "--out-dir", str(out),
-            "--model-id", "e2e-v2")  # fmt: skip
+            "--model-id", "e2e-v2", "--cluster-threshold", "0.7")  # fmt: skip
     assert r.returncode == 0, r.stderr
-    assert OnnxEmbedder(out / "photoface-e2e-v2.onnx").info.compatible_with == ("e2e-v1",)
+    info = OnnxEmbedder(out / "photoface-e2e-v2.onnx").info
+    assert info.compatible_with == ("e2e-v1",) and info.grouping_threshold == 0.7
     card = json.loads((out / "photoface-e2e-v2.json").read_text())
     assert "mixed e2e-v1-e2e-v2" in card["lfw"] and "ResNet" in card["architecture"]
     assert "--harmonic" in card["commands"]["train"]
