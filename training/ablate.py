@@ -6,9 +6,9 @@ The budget is steps (batches of 128), not minutes, so that other work on the mac
 tilt the comparison; each row's minutes are printed beside it (a faster network is worth more
 steps in the same time).
 
-Each row adds one change to the row before it (the first row is the recipe of the first
-bundled model). Runs go to <cache>/runs/ablate-<row>/ and resume like any training run; a
-finished row is not run again. --table prints the table from the finished runs only.
+Each row makes one change to its base row (the first row is the recipe of the first bundled
+model). Runs go to <cache>/runs/ablate-<row>/ and resume like any training run; a finished row
+is not run again. --table prints the table from the finished runs only.
 """
 
 from __future__ import annotations
@@ -23,13 +23,15 @@ from training.data import default_cache_dir
 
 V1_MODEL = "photoface-pf-nn4s-v1.onnx"  # the first bundled model (kept in git history)
 
-ROWS: list[tuple[str, str, list[str]]] = [
-    ("A", "v1 recipe: Inception, triplet + centred-teacher distillation", []),
-    ("B", "+ ResNet basic blocks (same budget: more images seen)", ["--arch", "resnet"]),
-    ("C", "+ teacher target: its raw squared distances", ["--teacher-target", "distance"]),
-    ("D", "+ CosFace margin head (weight 0.1)", ["--cosface", "0.1"]),
-    ("E", "+ album augmentation (small, dark, JPEG faces)", ["--aug", "album"]),
-    ("F", "+ harmonic with v1 (v1's vectors in the triplets)", ["--harmonic", "{v1}"]),
+# (row, what changes, base row, the change as training arguments)
+ROWS: list[tuple[str, str, str, list[str]]] = [
+    ("A", "v1 recipe: Inception, triplet + centred-teacher distillation", "", []),
+    ("B", "A + ResNet basic blocks (1.4x the images per second)", "A", ["--arch", "resnet"]),
+    ("C", "B + teacher target: its raw distances only", "B", ["--teacher-target", "distance"]),
+    ("D", "B + teacher target: centred cosine + raw distances", "B", ["--teacher-target", "both"]),
+    ("E", "B + CosFace margin head (weight 0.1)", "B", ["--cosface", "0.1"]),
+    ("F", "B + album augmentation (small, dark, JPEG faces)", "B", ["--aug", "album"]),
+    ("G", "B + harmonic with v1 (v1's vectors in the triplets)", "B", ["--harmonic", "{v1}"]),
 ]
 
 LFW_LINE = re.compile(
@@ -57,12 +59,15 @@ def v1_model(cache: Path) -> Path:
 
 def row_args(upto: str, steps: int, cache: Path) -> list[str]:
     """The training arguments of row `upto`: every change up to it, evaluated at the end."""
-    args = ["--steps", str(steps), "--eval-every", str(steps)]
-    for key, _, extra in ROWS:
-        args += [str(v1_model(cache)) if a == "{v1}" else a for a in extra]
-        if key == upto:
-            return args
-    raise SystemExit(f"no ablation row {upto!r}")
+    rows = {key: (base, extra) for key, _, base, extra in ROWS}
+    if upto not in rows:
+        raise SystemExit(f"no ablation row {upto!r}")
+    changes: list[str] = []
+    while upto:
+        base, extra = rows[upto]
+        changes = [str(v1_model(cache)) if a == "{v1}" else a for a in extra] + changes
+        upto = base
+    return ["--steps", str(steps), "--eval-every", str(steps), *changes]
 
 
 def last_result(log: Path) -> dict | None:
@@ -80,7 +85,7 @@ def last_result(log: Path) -> dict | None:
 def table(cache: Path) -> str:
     lines = ["| row | change | LFW accuracy | VAL@FAR=1e-3 | AUC | images seen | minutes |",
              "|---|---|---|---|---|---|---|"]  # fmt: skip
-    for key, what, _ in ROWS:
+    for key, what, _, _ in ROWS:
         r = last_result(cache / "runs" / f"ablate-{key}" / "log.txt")
         if r:
             lines.append(f"| {key} | {what} | {r['accuracy']:.2f}% ± {r['std']:.2f} | "
@@ -99,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.table:
         from training import train
 
-        wanted = [r for r in args.only.split(",") if r] or [k for k, _, _ in ROWS]
+        wanted = [r for r in args.only.split(",") if r] or [k for k, _, _, _ in ROWS]
         for key in wanted:
             log = args.cache_dir / "runs" / f"ablate-{key}" / "log.txt"
             if last_result(log) is not None:
@@ -108,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
                         "--cache-dir", str(args.cache_dir)])  # fmt: skip
     print(table(args.cache_dir))
     results = {k: last_result(args.cache_dir / "runs" / f"ablate-{k}" / "log.txt")
-               for k, _, _ in ROWS}  # fmt: skip
+               for k, _, _, _ in ROWS}  # fmt: skip
     (args.cache_dir / "ablation.json").write_text(json.dumps(results, indent=1))
     return 0
 

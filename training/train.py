@@ -64,7 +64,9 @@ class TrainConfig:
     miner: str = "semihard"  # or "batchhard", "batchall"
     distill: float = 1.0  # weight of the teacher terms; 0 = the paper's recipe, triplets only
     distill_pairs: float = 4.0  # weight of matching the teacher's in-batch similarities
-    teacher_target: str = "centred"  # or "distance": its raw squared distances, rescaled
+    # "centred": cosine to the centred teacher + its in-batch similarities; "distance": its raw
+    # squared distances, rescaled; "both": the cosine term + the raw distances
+    teacher_target: str = "centred"
     cosface: float = 0.0  # weight of a CosFace margin head over the identities (0 = off)
     harmonic: str = ""  # an older ONNX model to stay comparable with (FaceNet's appendix)
     aug: str = "basic"  # or "album"
@@ -278,10 +280,13 @@ def main(argv: list[str] | None = None) -> int:
             a, p, n = mine(cfg, emb, labels)
             loss, st = triplet_loss(emb, a, p, n, cfg.margin)
         if data.teacher is not None and cfg.distill > 0:
+            raw, cen = torch.from_numpy(data.raw_teacher[idx]), torch.from_numpy(data.teacher[idx])
             if cfg.teacher_target == "distance":
-                dl = distance_distill(emb, torch.from_numpy(data.raw_teacher[idx]), scale)
+                dl = distance_distill(emb, raw, scale)
+            elif cfg.teacher_target == "both":
+                dl = centred_distill(emb, cen, 0.0) + distance_distill(emb, raw, scale)
             else:
-                dl = centred_distill(emb, torch.from_numpy(data.teacher[idx]), cfg.distill_pairs)
+                dl = centred_distill(emb, cen, cfg.distill_pairs)
             loss = loss + cfg.distill * dl
             st["distill"] = float(dl.detach())
         if head is not None:
