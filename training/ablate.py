@@ -32,6 +32,7 @@ ROWS: list[tuple[str, str, str, list[str]]] = [
     ("E", "B + CosFace margin head (weight 0.1)", "B", ["--cosface", "0.1"]),
     ("F", "B + album augmentation (small, dark, JPEG faces)", "B", ["--aug", "album"]),
     ("G", "B + harmonic with v1 (v1's vectors in the triplets)", "B", ["--harmonic", "{v1}"]),
+    ("H", "A + harmonic with v1 (the Inception net)", "A", ["--harmonic", "{v1}"]),
 ]
 
 LFW_LINE = re.compile(

@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "big.sqlite3"
         with Library(path) as lib:
-            bulk_fill(lib, synthetic(args.faces)[0])
+            x, person = synthetic(args.faces)
+            bulk_fill(lib, x, person=person)
             recluster(lib, INFO, ClusterParams(1.0))
             for i, p in enumerate(lib.people()[:200]):
                 lib.rename(p.id, f"Person {i:03d}")
