@@ -25,6 +25,7 @@ from PIL import Image
 from photoface.core import align, imaging, quality
 from photoface.core.detect import make_detector
 from photoface.core.embed import Embedder, load_default_embedder, quantize
+from photoface.core.imaging import DEFAULT_MAX_SIDE
 from photoface.core.pipeline import ScanOptions, list_photos, scan
 from photoface.store import FaceRecord, Library, PhotoRecord
 
@@ -50,12 +51,14 @@ def make_large(photos: list[Path], dst: Path, n: int) -> list[Path]:
     return out
 
 
-def end_to_end(folder: Path, embedder: Embedder | None, repeat: int) -> dict[str, float]:
+def end_to_end(folder: Path, embedder: Embedder | None, repeat: int,
+               max_side: int = DEFAULT_MAX_SIDE) -> dict[str, float]:  # fmt: skip
     runs = []
     detector = make_detector("yunet")
     for _ in range(repeat):
         with tempfile.TemporaryDirectory() as tmp, Library(Path(tmp) / "b.sqlite3") as lib:
-            last = list(scan(lib, folder, detector, embedder, options=ScanOptions()))[-1]
+            opts = ScanOptions(max_side=max_side)
+            last = list(scan(lib, folder, detector, embedder, options=opts))[-1]
             t0 = time.perf_counter()
             again = list(scan(lib, folder, detector, embedder))[-1]
             rescan = time.perf_counter() - t0
@@ -68,7 +71,8 @@ def end_to_end(folder: Path, embedder: Embedder | None, repeat: int) -> dict[str
             / max(total, 1) * 1000}  # fmt: skip
 
 
-def stages(files: list[Path], embedder: Embedder | None) -> dict[str, float]:
+def stages(files: list[Path], embedder: Embedder | None,
+           max_side: int = DEFAULT_MAX_SIDE) -> dict[str, float]:  # fmt: skip
     detector = make_detector("yunet")
     t = dict.fromkeys(("decode", "detect", "align", "embed", "store"), 0.0)
     n_faces = 0
@@ -76,7 +80,7 @@ def stages(files: list[Path], embedder: Embedder | None) -> dict[str, float]:
         for i, f in enumerate(files):
             t0 = time.perf_counter()
             data = imaging.read_file(f)
-            loaded = imaging.decode_image(data)
+            loaded = imaging.decode_image(data, max_side)
             t1 = time.perf_counter()
             dets = detector.detect(loaded.rgb)
             t2 = time.perf_counter()
@@ -104,9 +108,10 @@ def stages(files: list[Path], embedder: Embedder | None) -> dict[str, float]:
     return t
 
 
-def report(name: str, files: list[Path], folder: Path, embedder, repeat: int) -> None:
-    e2e = end_to_end(folder, embedder, repeat)
-    st = stages(files, embedder)
+def report(name: str, files: list[Path], folder: Path, embedder, repeat: int,
+           max_side: int = DEFAULT_MAX_SIDE) -> None:  # fmt: skip
+    e2e = end_to_end(folder, embedder, repeat, max_side)
+    st = stages(files, embedder, max_side)
     total = sum(st[k] for k in ("decode", "detect", "align", "embed", "store"))
     print(f"{name}: {e2e['photos']} photos, {e2e['faces']} faces in {e2e['seconds']:.2f}s -> "
           f"{e2e['photos_s']:.1f} photos/s, {e2e['faces_s']:.1f} faces/s (median of {repeat}); "
@@ -127,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--large", type=int, default=0, help="also N 12 MP JPEGs made from them")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-model", action="store_true", help="detect and store only")
+    ap.add_argument("--max-side", type=int, default=DEFAULT_MAX_SIDE,
+                    help="decode size of large photos (the app's setting)")  # fmt: skip
     args = ap.parse_args(argv)
     embedder = None if args.no_model else load_default_embedder()
     if embedder is not None:
@@ -135,12 +142,13 @@ def main(argv: list[str] | None = None) -> int:
         small = Path(tmp) / "photos"
         small.mkdir()
         files = copy_photos(args.folder, small, args.limit)
-        report(f"{args.folder}", files, small, embedder, args.repeat)
+        report(f"{args.folder}", files, small, embedder, args.repeat, args.max_side)
         if args.large:
             large = Path(tmp) / "large"
             large.mkdir()
             big = make_large(files, large, args.large)
-            report("12 MP JPEGs", big, large, embedder, args.repeat)
+            report(f"12 MP JPEGs (decoded to {args.max_side} px)", big, large, embedder,
+                   args.repeat, args.max_side)  # fmt: skip
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory (RSS): {peak:.0f} MB")
     return 0
