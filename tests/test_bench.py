@@ -96,3 +96,23 @@ def test_junk_clusters_are_people_without_a_labelled_face():
     pred = np.array([1, 1, 1, 2, 2, 2, 3, 3, UNSORTED, 4, 4, 4])
     labelled = np.array([1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], bool)
     assert junk_clusters(pred, labelled) == 1  # cluster 2; 3 is too small, 1 and 4 labelled
+
+
+def test_album_benchmark_smoke(tmp_path, with_model, capsys):
+    from photoface.bench import albums
+    from tests.photos import face_photo
+
+    lfw = tmp_path / "lfw"
+    folds = ["# identity\tfold"]
+    k = 0
+    for i, (name, n) in enumerate([("Ann_A", 4), ("Bob_B", 3), ("Cy_C", 1), ("Di_D", 1)]):
+        for j in range(n):
+            save_jpeg(face_photo(k), lfw / "lfw-deepfunneled" / name / f"{name}_{j + 1:04d}.jpg")
+            k += 1
+        folds.append(f"{name}\t{i % 2}")
+    (lfw / "view2_identity_fold_from_pairs.tsv").write_text("\n".join(folds) + "\n")
+    assert albums.main([str(lfw), "--split", "tune", "--grid", "--threshold", "0.9"]) == 0
+    out = capsys.readouterr().out
+    assert "9 photos of 4 people" in out and "9 faces, 9 labelled" in out
+    assert "best BCubed F1 on this split" in out and "DBSCAN" in out and "complete" in out
+    assert "q=0.60" in out and "same-photo pairs merged without the constraint: 0" in out

@@ -114,3 +114,11 @@ def test_settings_regroup_on_the_worker_and_keep_names(qtbot, window, album, mon
     assert window.settings.cluster_threshold == 0.5 and window.settings.min_faces == 2
     assert "Eileen Collins" in names(window)
     assert window.library.person(pid).face_count == 5  # what the user named stays together
+
+
+def test_view_benchmark_smoke(qtbot, capsys):
+    from photoface.ui import bench_view
+
+    assert bench_view.main(["--faces", "600"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("600 faces,") and "first paint" in out and "unsorted" in out
