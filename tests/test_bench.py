@@ -111,8 +111,10 @@ def test_album_benchmark_smoke(tmp_path, with_model, capsys):
             k += 1
         folds.append(f"{name}\t{i % 2}")
     (lfw / "view2_identity_fold_from_pairs.tsv").write_text("\n".join(folds) + "\n")
-    assert albums.main([str(lfw), "--split", "tune", "--grid", "--threshold", "0.9"]) == 0
+    save_jpeg(face_photo(99), tmp_path / "crowd" / "party.jpg")
+    assert albums.main([str(lfw), "--split", "tune", "--grid", "--threshold", "0.9",
+                        "--distractors", str(tmp_path / "crowd")]) == 0  # fmt: skip
     out = capsys.readouterr().out
-    assert "9 photos of 4 people" in out and "9 faces, 9 labelled" in out
+    assert "9 photos of 4 people" in out and "10 faces, 9 labelled; 1 distractor" in out
     assert "best BCubed F1 on this split" in out and "DBSCAN" in out and "complete" in out
     assert "q=0.60" in out and "same-photo pairs merged without the constraint: 0" in out

@@ -29,7 +29,7 @@ from photoface.core.cluster import UNSORTED, ClusterParams, agglomerate, pairs_i
 from photoface.core.detect import make_detector
 from photoface.core.embed import Embedder, dequantize, load_default_embedder
 from photoface.core.grouping import recluster
-from photoface.core.pipeline import scan
+from photoface.core.pipeline import list_photos, scan
 from photoface.settings import Settings
 from photoface.store import Library
 
@@ -120,12 +120,16 @@ class Scanned:
     quality: np.ndarray
 
 
-def scan_album(album: Album, lib: Library, embedder: Embedder, work: Path) -> Scanned:
+def scan_album(album: Album, lib: Library, embedder: Embedder, work: Path,
+               distractors: list[Path] = ()) -> Scanned:  # fmt: skip
+    """Scan the album's photos (and unlabelled distractor photos, e.g. crowds) into `lib`."""
     names = {}
     for i, (src, person) in enumerate(album.photos):
         dst = work / f"{i:05d}.jpg"
         shutil.copy(src, dst)
         names[str(dst)] = person
+    for i, src in enumerate(distractors):
+        shutil.copy(src, work / f"extra_{i:04d}{src.suffix.lower()}")
     for _ in scan(lib, work, make_detector("yunet"), embedder):
         pass
     ci = lib.cluster_input([embedder.info.model_id])
@@ -136,8 +140,8 @@ def scan_album(album: Album, lib: Library, embedder: Embedder, work: Path) -> Sc
     for photo in lib.photos():
         centre = np.array([photo.width / 2, photo.height / 2])
         fs = lib.faces_of_photo(photo.id)
-        if not fs:
-            continue
+        if not fs or photo.path not in names:
+            continue  # no face, or a distractor: its faces take part unlabelled
         best = min(fs, key=lambda f: np.hypot(*(np.array(f.box[:2]) + np.array(f.box[2:]) / 2
                                                - centre)))  # fmt: skip
         i = faces[best.id]
@@ -187,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed-quality", type=float, help="default: the app's setting")
     ap.add_argument("--grid", action="store_true", help="compare thresholds and methods")
     ap.add_argument("--cap", type=int, default=60, help="photos per person at most")
+    ap.add_argument("--distractors", type=Path,
+                    help="a folder of unlabelled photos to mix in (e.g. groups/: crowds of "
+                         "small background faces, the usual source of junk people)")  # fmt: skip
     args = ap.parse_args(argv)
     embedder = load_default_embedder()
     album = build_album(args.lfw, SPLITS[args.split], cap=args.cap)
@@ -197,9 +204,10 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp) / "album"
         work.mkdir()
         with Library(Path(tmp) / "lib.sqlite3") as lib:
-            s = scan_album(album, lib, embedder, work)
+            extra = list_photos(args.distractors) if args.distractors else []
+            s = scan_album(album, lib, embedder, work, extra)
             m = s.labelled
-            print(f"{len(s.x)} faces, {int(m.sum())} labelled")
+            print(f"{len(s.x)} faces, {int(m.sum())} labelled; {len(extra)} distractor photos")
             t0 = args.threshold or embedder.info.grouping_threshold  # the app's default
             grid = [embedder.info.threshold, *np.round(np.arange(0.5, 1.45, 0.05), 2)]
             thresholds = sorted({t0, *grid}) if args.grid else [t0]
