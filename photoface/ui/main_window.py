@@ -99,12 +99,14 @@ class MainWindow(BackgroundWork, QMainWindow):
         self.people_page.view.setModel(self.people_model)
         self.people_page.view.doubleClicked.connect(lambda ix: self.open_person(ix.data(ID_ROLE)))
         self.people_page.view.activated.connect(lambda ix: self.open_person(ix.data(ID_ROLE)))
+        self.people_page.view.name_requested.connect(self._name_tile)
         self.people_page.search.textChanged.connect(self._on_search)
         self.people_page.show_hidden.toggled.connect(self._on_show_hidden)
         self.people_page.unsorted.clicked.connect(lambda: self.open_person(None))
         self.person_page = PersonPage()
         self.person_page.view.setModel(self.faces_model)
         self.person_page.back.connect(self.show_people)
+        self.person_page.name_button.clicked.connect(self.rename_selected)
         self.person_page.not_this.clicked.connect(self.not_this_person)
         self.person_page.move_to.clicked.connect(self.move_faces_to)
         self.person_page.remove.clicked.connect(self.remove_faces)
@@ -211,6 +213,7 @@ class MainWindow(BackgroundWork, QMainWindow):
             p = self.library.person(person_id)
             title = f"{p.label} — {p.face_count} faces"
         self.person_page.title.setText(title)
+        self.person_page.name_button.setEnabled(person_id is not None)
         self.person_page.view.scrollToTop()  # a reset keeps the last person's scroll position
         self.stack.setCurrentWidget(self.person_page)
 
@@ -271,6 +274,10 @@ class MainWindow(BackgroundWork, QMainWindow):
             return False
         self._edit(lambda: self.library.rename(person_id, name or None))
         return self.library.person(person_id).name == (name or None)
+
+    def _name_tile(self, ix) -> None:
+        self.people_page.view.setCurrentIndex(ix)  # select just this tile, then name it
+        self.rename_selected()
 
     def rename_selected(self) -> None:
         ids = self.selected_people()

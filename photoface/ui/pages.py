@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -18,8 +18,23 @@ from PySide6.QtWidgets import (
 from photoface.ui.models import THUMB, TILE
 
 
-def grid_view(parent: QWidget, cell: QSize) -> QListView:
-    v = QListView(parent)
+class TileGrid(QListView):
+    """People tiles: a double-click on the name names the person, on the face opens them."""
+
+    name_requested = Signal(QModelIndex)
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802
+        pos = event.position().toPoint()
+        ix = self.indexAt(pos)
+        if ix.isValid() and pos.y() > self.visualRect(ix).top() + self.iconSize().height():
+            self.name_requested.emit(ix)
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
+
+
+def grid_view(parent: QWidget, cell: QSize, kind: type[QListView] = QListView) -> QListView:
+    v = kind(parent)
     v.setViewMode(QListView.ViewMode.IconMode)
     v.setIconSize(QSize(THUMB, THUMB))
     v.setGridSize(cell)
@@ -81,7 +96,7 @@ class PeoplePage(QWidget):
         top.addWidget(self.show_hidden)
         top.addWidget(self.unsorted)
         lay.addLayout(top)
-        self.view = grid_view(self, TILE + QSize(8, 8))
+        self.view = grid_view(self, TILE + QSize(8, 8), TileGrid)
         self.view.setDragEnabled(True)
         self.view.setAcceptDrops(True)
         self.view.setDropIndicatorShown(True)
@@ -107,8 +122,11 @@ class PersonPage(QWidget):
         f.setPointSize(f.pointSize() + 4)
         f.setBold(True)
         self.title.setFont(f)
+        self.name_button = QPushButton("Name…")
+        self.name_button.setToolTip("Name this person (F2)")
         top.addWidget(self.back_button)
         top.addWidget(self.title, 1)
+        top.addWidget(self.name_button)
         lay.addLayout(top)
         self.view = grid_view(self, QSize(THUMB + 12, THUMB + 12))
         lay.addWidget(self.view, 1)

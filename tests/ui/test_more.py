@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 
 from photoface.ui.models import ID_ROLE, TILE
 from tests.photos import make_album
@@ -122,3 +122,27 @@ def test_view_benchmark_smoke(qtbot, capsys):
     assert bench_view.main(["--faces", "600"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("600 faces,") and "first paint" in out and "unsorted" in out
+
+
+def test_double_click_names_on_the_name_and_opens_on_the_face(qtbot, window, album, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    scanned(qtbot, window, album)
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Eileen Collins", True))
+    view = window.people_page.view
+    rect = view.visualRect(window.people_model.index(0))
+    label = rect.center().x(), rect.bottom() - 6
+    qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(*label))
+    assert names(window) == ["Eileen Collins"]
+    assert window.stack.currentWidget() is window.people_page
+    view.doItemsLayout()  # naming refreshed the grid
+    rect = view.visualRect(window.people_model.index(0))
+    face = QPoint(rect.center().x(), rect.top() + 20)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=face)  # a real double
+    qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, pos=face)  # click: 2 presses
+    assert window.stack.currentWidget() is window.person_page
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Eileen M. Collins", True))
+    qtbot.mouseClick(window.person_page.name_button, Qt.MouseButton.LeftButton)
+    assert window.person_page.title.text().startswith("Eileen M. Collins")
+    window.open_person(None)
+    assert not window.person_page.name_button.isEnabled()  # the unsorted faces are no one
