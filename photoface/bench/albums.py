@@ -235,9 +235,9 @@ def main(argv: list[str] | None = None) -> int:
                 for t in thresholds:
                     pred = other_method(s, "complete", t, args.min_size)
                     print(line(f"complete linkage t={t:.2f}", score(pred[m], s.truth[m])))
-                for eps in (0.3, 0.4, 0.5):
+                for eps in (0.15, 0.2, 0.25, 0.3, 0.4, 0.5):  # 0.5: Immich's default
                     pred = other_method(s, "dbscan", eps, args.min_size)
-                    print(line(f"DBSCAN cosine eps={eps} (Immich)", score(pred[m], s.truth[m])))
+                    print(line(f"DBSCAN cosine eps={eps} min 3", score(pred[m], s.truth[m])))
             free = agglomerate(s.x, np.arange(len(s.x)), ClusterParams(t0, args.min_size))
             same = pairs_in_same_photo(free, s.photo_ids.tolist())
             kept = pairs_in_same_photo(run_app_grouping(lib, s, embedder,
