@@ -84,7 +84,12 @@ def train_command(cfg: dict) -> str:
     from training.train import TrainConfig
 
     skip = {"cache_dir", "data", "threads"}
-    args = [f"--{f.name.replace('_', '-')} {cfg[f.name]}" for f in fields(TrainConfig)
+    root = str(Path(__file__).resolve().parents[1]) + "/"
+
+    def shown(v: object) -> str:  # paths inside the checkout, relative to it
+        return v[len(root) :] if isinstance(v, str) and v.startswith(root) else str(v)
+
+    args = [f"--{f.name.replace('_', '-')} {shown(cfg[f.name])}" for f in fields(TrainConfig)
             if f.name in cfg and f.name not in skip and cfg[f.name] != f.default]  # fmt: skip
     return " ".join(["python -m training.train", *args])
 
