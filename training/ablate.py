@@ -21,7 +21,8 @@ from pathlib import Path
 
 from training.data import default_cache_dir
 
-V1_MODEL = "photoface-pf-nn4s-v1.onnx"  # the first bundled model (kept in git history)
+V1_MODEL = "photoface-pf-nn4s-v1.onnx"  # the first bundled model
+V1_DIR = Path(__file__).resolve().parent / "models"
 
 # (row, what changes, base row, the change as training arguments)
 ROWS: list[tuple[str, str, str, list[str]]] = [
@@ -41,24 +42,15 @@ LFW_LINE = re.compile(
 )
 
 
-def v1_model(cache: Path) -> Path:
-    """v1 kept in the cache, so that installing a newer model does not take it away."""
-    import shutil
-
-    from photoface import paths
-
-    kept = cache / "models" / V1_MODEL
-    if not kept.exists():
-        bundled = paths.bundled_models_dir() / V1_MODEL
-        if not bundled.exists():
-            raise SystemExit(f"{V1_MODEL} is neither in {kept.parent} nor bundled: restore it "
-                             f"with git show <commit>:resources/models/{V1_MODEL}")  # fmt: skip
-        kept.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(bundled, kept)
-    return kept
+def v1_model() -> Path:
+    """The first bundled model, kept beside the training code for harmonic training."""
+    path = V1_DIR / V1_MODEL
+    if not path.exists():
+        raise SystemExit(f"{path} is missing: restore it from git")
+    return path
 
 
-def row_args(upto: str, steps: int, cache: Path) -> list[str]:
+def row_args(upto: str, steps: int) -> list[str]:
     """The training arguments of row `upto`: every change up to it, evaluated at the end."""
     rows = {key: (base, extra) for key, _, base, extra in ROWS}
     if upto not in rows:
@@ -66,7 +58,7 @@ def row_args(upto: str, steps: int, cache: Path) -> list[str]:
     changes: list[str] = []
     while upto:
         base, extra = rows[upto]
-        changes = [str(v1_model(cache)) if a == "{v1}" else a for a in extra] + changes
+        changes = [str(v1_model()) if a == "{v1}" else a for a in extra] + changes
         upto = base
     return ["--steps", str(steps), "--eval-every", str(steps), *changes]
 
@@ -110,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             log = args.cache_dir / "runs" / f"ablate-{key}" / "log.txt"
             if last_result(log) is not None:
                 continue
-            train.main([*row_args(key, args.steps, args.cache_dir), "--name", f"ablate-{key}",
+            train.main([*row_args(key, args.steps), "--name", f"ablate-{key}",
                         "--cache-dir", str(args.cache_dir)])  # fmt: skip
     print(table(args.cache_dir))
     results = {k: last_result(args.cache_dir / "runs" / f"ablate-{k}" / "log.txt")
