@@ -184,7 +184,8 @@ def roc_png(embed: Callable[[np.ndarray], np.ndarray], cache: Path, data: Path, 
     plt.savefig(out, dpi=100)
 
 
-def load_any(model: str | None) -> tuple[Callable[[np.ndarray], np.ndarray], str]:
+def load_any(model: str | None, flip: bool = False
+             ) -> tuple[Callable[[np.ndarray], np.ndarray], str]:  # fmt: skip
     if model is None:
         from photoface import paths
         from photoface.core.embed import find_model
@@ -194,11 +195,13 @@ def load_any(model: str | None) -> tuple[Callable[[np.ndarray], np.ndarray], str
             raise SystemExit("no model in resources/models; give a model or checkpoint")
         model = str(found)
     if model.endswith(".onnx"):
+        if flip:
+            raise SystemExit("--flip scores checkpoints; export --flip puts it in an ONNX model")
         return onnx_embedder(Path(model)), model
     from training.train import load_checkpoint
 
     net, _ = load_checkpoint(Path(model))
-    return torch_embedder(net), model
+    return torch_embedder(net, flip=flip), model + (" (flip-averaged)" if flip else "")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -215,8 +218,9 @@ def main(argv: list[str] | None = None) -> int:
         help="5: folds 0-4 (our protocol); 10: standard, for models that saw no LFW",
     )
     ap.add_argument("--mixed-with", help="an older model: also score old-vs-new pairs (harmonic)")
+    ap.add_argument("--flip", action="store_true", help="a checkpoint's face + mirror, averaged")
     args = ap.parse_args(argv)
-    embed, name = load_any(args.model)
+    embed, name = load_any(args.model, args.flip)
     res = evaluate(embed, args.cache_dir, args.data, modes=("aligned", "centre"),
                    n_folds=args.folds)  # fmt: skip
     if args.mixed_with:

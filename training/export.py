@@ -107,9 +107,15 @@ def main(argv: list[str] | None = None) -> int:
                          "python -m photoface.bench.albums LFW --split tune --grid)")  # fmt: skip
     ap.add_argument("--out-dir", type=Path, help="default: resources/models (installs)")
     ap.add_argument("--no-install", action="store_true", help="only write to --out-dir/cache")
+    ap.add_argument("--flip", action="store_true",
+                    help="embed a face with its mirror image (twice the time)")  # fmt: skip
     args = ap.parse_args(argv)
     ckpt = args.checkpoint or args.cache_dir / "runs" / "main" / "last.pt"
     model, ck = load_checkpoint(ckpt)
+    if args.flip:
+        from training.model import FlipAveraged
+
+        model = FlipAveraged(model).eval()
     from photoface import paths
 
     out_dir = args.out_dir or (args.cache_dir / "export" if args.no_install
@@ -143,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         "model_id": args.model_id, "input_size": "96", "mean": json.dumps([MEAN] * 3),
         "std": json.dumps([STD] * 3), "embedding_size": str(model.cfg.embedding),
         "threshold": f"{threshold:.4f}", "compatible_with": json.dumps(compat),
+        "flip_averaged": "1" if args.flip else "0",
         **({"cluster_threshold": f"{args.cluster_threshold:.4f}"}
            if args.cluster_threshold is not None else {}),
     })  # fmt: skip
@@ -158,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     card = {
         "model_id": args.model_id,
         "file": onnx_path.name,
-        "architecture": f"NN4-class {ARCH_NAMES[model.cfg.arch]}, "
+        "architecture": ("flip-averaged " if args.flip else "")
+        + f"NN4-class {ARCH_NAMES[model.cfg.arch]}, "
         f"{count_params(model) / 1e6:.2f}M parameters, "
         f"{count_macs(model) / 1e6:.0f}M multiply-adds, 96x96 RGB in, 128-D unit vector out",
         "training": {

@@ -162,6 +162,18 @@ class ResNetFace(nn.Module):
         return F.normalize(self.head(x), dim=1)
 
 
+class FlipAveraged(nn.Module):
+    """A face and its mirror image embedded together: the normalised sum (twice the cost)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+        self.cfg = net.cfg
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.net(x) + self.net(torch.flip(x, dims=[3])), dim=1)
+
+
 def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 

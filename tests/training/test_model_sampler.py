@@ -57,3 +57,16 @@ def test_album_augmentation_darkens_some_faces():
     a = augment(crops, np.random.default_rng(0), plain)
     b = augment(crops, np.random.default_rng(0), dark)
     assert (b.mean((1, 2, 3)) < a.mean((1, 2, 3)) - 0.1).all()
+
+
+def test_flip_averaging_is_mirror_invariant_and_exports_with_parity(tmp_path):
+    from training.export import parity, to_onnx
+    from training.model import FlipAveraged
+
+    m = FlipAveraged(build(ModelConfig(width=0.25))).eval()
+    x = torch.randn(4, 3, 96, 96)
+    with torch.no_grad():
+        a, b = m(x), m(torch.flip(x, dims=[3]))
+    assert torch.allclose(a, b, atol=1e-5) and torch.allclose(a.norm(dim=1), torch.ones(4))
+    to_onnx(m, tmp_path / "flip.onnx")
+    assert parity(m, tmp_path / "flip.onnx") < 1e-4
