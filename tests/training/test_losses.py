@@ -68,3 +68,17 @@ def test_harmonic_loss_moves_only_the_new_model():
     loss.backward()
     assert new.grad is not None and new.grad.abs().sum() > 0
     assert old.grad is None
+
+
+def test_lr_schedule_spans_the_steps_or_the_time_budget():
+    from training.train import TrainConfig, lr_at
+
+    by_steps = TrainConfig(steps=1000, warmup=100, lr=1.0)
+    assert lr_at(0, by_steps) == pytest.approx(0.01)  # warm-up
+    assert lr_at(100, by_steps) == pytest.approx(1.0)
+    assert lr_at(550, by_steps) == pytest.approx(0.51, abs=0.01)  # half way down the cosine
+    assert lr_at(1000, by_steps) == pytest.approx(0.02)
+    by_time = TrainConfig(steps=10**6, minutes=60.0, warmup=100, lr=1.0)
+    assert lr_at(5000, by_time, minutes=30.0) == pytest.approx(0.51, abs=0.01)
+    assert lr_at(5000, by_time, minutes=60.0) == pytest.approx(0.02)
+    assert lr_at(5000, by_time, minutes=0.0) == pytest.approx(1.0)
