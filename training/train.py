@@ -27,8 +27,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from training.augment import AugmentConfig, augment, centre
+from training.augment import AugmentConfig, augment, centre, to_tensor
 from training.data import default_cache_dir, default_data_dir
+from training.from_onnx import load_onnx_weights
 from training.losses import (
     CosFace,
     centred_distill,
@@ -80,7 +81,7 @@ class TrainConfig:
     ckpt_every: int = 250
     eval_every: int = 1000
     log_every: int = 25
-    init: str = ""  # start from this checkpoint's weights (a new schedule)
+    init: str = ""  # start from a checkpoint's or an exported .onnx model's weights (new schedule)
 
     def apply_preset(self) -> None:
         if self.preset == "small":
@@ -239,6 +240,10 @@ def main(argv: list[str] | None = None) -> int:
         minutes_before = ck.get("minutes", 0.0)
         rng = np.random.default_rng(cfg.seed + 1000 * rank + step)
         log(f"resumed from {ckpt} at step {step}")
+    elif cfg.init.endswith(".onnx"):
+        calib = to_tensor(centre(data.crops[np.sort(rng.choice(len(data.crops), 256, False))]))
+        diff = load_onnx_weights(model, Path(cfg.init), calib.contiguous())
+        log(f"initialised from the exported model {cfg.init} (eval output within {diff:.1e})")
     elif cfg.init:
         init, _ = load_checkpoint(Path(cfg.init))
         model.load_state_dict(init.state_dict())

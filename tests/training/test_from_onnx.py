@@ -1,0 +1,46 @@
+"""Training can start from an exported model: its folded weights go back into the network."""
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from training.export import to_onnx  # noqa: E402
+from training.from_onnx import load_onnx_weights  # noqa: E402
+from training.model import ModelConfig, build  # noqa: E402
+
+
+def _trained_like(seed: int) -> torch.nn.Module:
+    """A small network whose BatchNorm layers hold non-trivial statistics, as after training."""
+    torch.manual_seed(seed)
+    m = build(ModelConfig(width=0.25))
+    m.train()
+    with torch.no_grad():
+        for _ in range(3):
+            m(torch.randn(16, 3, 96, 96) * 2 + 0.5)
+        for mod in m.modules():
+            if isinstance(mod, torch.nn.BatchNorm2d):
+                mod.weight.uniform_(0.5, 1.5)
+                mod.bias.uniform_(-0.2, 0.2)
+    return m.eval()
+
+
+def test_exported_weights_come_back_with_the_same_function(tmp_path):
+    src = _trained_like(0)
+    to_onnx(src, tmp_path / "m.onnx")
+    calib = torch.randn(32, 3, 96, 96)
+    dst = build(ModelConfig(width=0.25))
+    diff = load_onnx_weights(dst, tmp_path / "m.onnx", calib)
+    assert diff < 1e-4
+    x = torch.randn(8, 3, 96, 96)
+    with torch.no_grad():
+        assert torch.allclose(dst.eval()(x), src(x), atol=1e-4)
+        # in training mode BatchNorm renormalises with the batch: the function stays close
+        same = (dst.train()(calib) * src(calib)).sum(1)
+    assert same.mean() > 0.9
+
+
+def test_a_model_of_another_shape_is_refused(tmp_path):
+    to_onnx(_trained_like(0), tmp_path / "small.onnx")
+    with pytest.raises(ValueError, match="weight is|convolutions"):
+        load_onnx_weights(build(ModelConfig(width=0.5)), tmp_path / "small.onnx",
+                          torch.randn(4, 3, 96, 96))  # fmt: skip

@@ -1,0 +1,129 @@
+"""Start training from an exported model: its weights read back out of the ONNX file.
+
+The exporter folds each BatchNorm into the convolution before it, so the file holds one weight and
+one bias per convolution. `load_onnx_weights` puts them back into a freshly built network of the
+same architecture: each convolution gets the folded weight, and its BatchNorm is set so that it
+computes `x + bias` in eval mode (the exported function, exactly) and renormalises with statistics
+of real crops in training mode (so the first training steps start from the exported model rather
+than from a network whose BatchNorm layers see an unexpected scale).
+
+    python -m training.train --name v2 --init resources/models/photoface-pf-nn4s-v1.onnx ...
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+log = logging.getLogger(__name__)
+
+
+def _onnx_convs(path: Path) -> tuple[list[tuple[np.ndarray, np.ndarray]], dict[str, np.ndarray]]:
+    """(weight, bias) of every Conv node in graph order, and every initializer by name."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(path)).graph
+    inits = {i.name: numpy_helper.to_array(i).copy() for i in graph.initializer}
+    convs = []
+    for node in graph.node:
+        if node.op_type != "Conv":
+            continue
+        if len(node.input) < 3 or node.input[1] not in inits or node.input[2] not in inits:
+            raise ValueError(f"{path}: convolution {node.name!r} has no constant weight and bias")
+        convs.append((inits[node.input[1]], inits[node.input[2]]))
+    return convs, inits
+
+
+def _conv_bn_in_call_order(model: nn.Module, size: int) -> list[tuple[nn.Conv2d, nn.BatchNorm2d]]:
+    """Each convolution with the BatchNorm that follows it, in the order forward() calls them
+    (the order the exporter traced them in)."""
+    bn_after: dict[nn.Conv2d, nn.BatchNorm2d] = {}
+    for mod in model.modules():
+        kids = list(mod.children())
+        for a, b in zip(kids, kids[1:], strict=False):
+            if isinstance(a, nn.Conv2d) and isinstance(b, nn.BatchNorm2d):
+                bn_after[a] = b
+    order: list[nn.Conv2d] = []
+    hooks = [m.register_forward_hook(lambda m, i, o: order.append(m))
+             for m in model.modules() if isinstance(m, nn.Conv2d)]  # fmt: skip
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        model(torch.zeros(1, 3, size, size))
+    model.train(was_training)
+    for h in hooks:
+        h.remove()
+    missing = [c for c in order if c not in bn_after]
+    if missing:
+        raise ValueError(f"{len(missing)} convolutions have no BatchNorm after them")
+    return [(c, bn_after[c]) for c in order]
+
+
+def load_onnx_weights(model: nn.Module, path: Path, calib: torch.Tensor) -> float:
+    """Fill `model` (built with the exported model's architecture) from the ONNX file at `path`;
+    `calib` is a batch of pre-processed crops (N x 3 x S x S) for the BatchNorm statistics.
+    Returns the largest difference between the model's eval output and the file's on `calib`."""
+    convs, inits = _onnx_convs(path)
+    pairs = _conv_bn_in_call_order(model, calib.shape[-1])
+    if len(pairs) != len(convs):
+        raise ValueError(f"{path} has {len(convs)} convolutions, the network {len(pairs)}: "
+                         "not the same architecture")  # fmt: skip
+    with torch.no_grad():
+        for i, ((conv, bn), (w, b)) in enumerate(zip(pairs, convs, strict=True)):
+            if tuple(conv.weight.shape) != w.shape:
+                raise ValueError(f"convolution {i}: the file's weight is {w.shape}, the "
+                                 f"network's {tuple(conv.weight.shape)}")  # fmt: skip
+            conv.weight.copy_(torch.from_numpy(w))
+            bn.weight.fill_(1.0)
+            bn.bias.copy_(torch.from_numpy(b))
+            bn.running_mean.zero_()
+            bn.running_var.fill_(1.0 - bn.eps)
+        head = getattr(model, "head", None)
+        if not isinstance(head, nn.Linear) or "head.weight" not in inits:
+            raise ValueError(f"{path}: no 'head' layer to load the embedding projection from")
+        head.weight.copy_(torch.from_numpy(inits["head.weight"]))
+        head.bias.copy_(torch.from_numpy(inits["head.bias"]))
+
+        # Now the eval function is the file's: measure each convolution's output on real crops
+        # and move that scale into the BatchNorm, so training-mode normalisation keeps it.
+        stats: dict[nn.Conv2d, tuple[torch.Tensor, torch.Tensor]] = {}
+
+        def record(conv: nn.Conv2d, _inp: tuple, out: torch.Tensor) -> None:
+            stats[conv] = (out.mean((0, 2, 3)), out.var((0, 2, 3), unbiased=False))
+
+        hooks = [conv.register_forward_hook(record) for conv, _ in pairs]
+        was_training = model.training
+        model.eval()
+        reference = model(calib)
+        for h in hooks:
+            h.remove()
+        for conv, bn in pairs:
+            mean, var = stats[conv]
+            std = torch.sqrt(var + bn.eps)
+            bn.weight.copy_(std)
+            bn.bias.add_(mean)
+            bn.running_mean.copy_(mean)
+            bn.running_var.copy_(var)
+        diff = float((model(calib) - reference).abs().max())
+        model.train(was_training)
+    return max(diff, _compare_with_file(model, path, calib))
+
+
+def _compare_with_file(model: nn.Module, path: Path, calib: torch.Tensor) -> float:
+    """Largest difference between the model's eval output and onnxruntime's on `calib` (the
+    file takes pre-processed crops, as training feeds the network)."""
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    ours = sess.run(None, {sess.get_inputs()[0].name: calib.numpy().astype(np.float32)})[0]
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        theirs = model(calib).numpy()
+    model.train(was_training)
+    return float(np.abs(ours - theirs).max())
