@@ -88,14 +88,34 @@ def test_not_this_person_is_kept():
     assert (roots[:10] == roots[0]).all()
 
 
-def test_low_quality_faces_join_but_never_seed():
-    x, truth = people_embeddings(2, 6, spread=0.2, seed=8)
-    q = np.ones(len(x), np.float32)
-    q[6:] = 0.1  # person 1: only poor faces
-    params = ClusterParams(threshold=1.0, seed_quality=0.5)
-    roots = agglomerate(x, np.arange(len(x)), params, quality=q)
-    assert len(set(roots[:6])) == 1
-    assert len(set(roots[6:])) == 6  # no cluster of poor faces alone
+def test_a_person_needs_min_size_faces_above_the_floor():
+    params = ClusterParams(threshold=1.0, min_size=3, seed_quality=0.5)
+    assert params.is_person(np.array([0.9, 0.6, 0.5, 0.1]))
+    assert not params.is_person(np.array([0.9, 0.6, 0.4, 0.1, 0.1, 0.1]))
+    assert ClusterParams(threshold=1.0, min_size=3).is_person(np.zeros(3))
+
+
+@pytest.mark.parametrize("grouping", ["recluster", "update"])
+def test_only_good_faces_make_up_a_persons_minimum(tmp_path, grouping):
+    """One good face with poor (tiny, blurred) faces around it is not a person; three good
+    faces are, and the poor faces near them join."""
+    from photoface.core.grouping import recluster, update
+    from photoface.store import Library
+    from tests.fakes import FakeEmbedder, fill_library
+
+    x, truth = people_embeddings(2, 5, spread=0.2, seed=4)
+    q = np.array([0.9, 0.2, 0.2, 0.2, 0.2, 0.9, 0.9, 0.9, 0.2, 0.2], np.float32)
+    info = FakeEmbedder().info
+    with Library(tmp_path / "lib.sqlite3") as lib:
+        ids = np.array(fill_library(lib, x, np.arange(len(x)), quality=q))
+        group = recluster if grouping == "recluster" else update
+        for floor, people in ((0.0, 2), (0.5, 1)):
+            lib.write_clustering(ids, np.zeros(len(ids), np.int64))
+            group(lib, info, ClusterParams(threshold=1.0, min_size=3, seed_quality=floor))
+            got = np.array([lib.face(int(i)).person_id or 0 for i in ids])
+            assert len(set(got[got > 0].tolist())) == people
+            assert len(set(got[truth == 1].tolist())) == 1 and got[5] > 0
+            assert (got[truth == 0] > 0).all() == (people == 2)
 
 
 def test_relabel_by_size_orders_and_leaves_small_unsorted():

@@ -226,12 +226,18 @@ def main(argv: list[str] | None = None) -> int:
                     f"best BCubed F1 on this split: {best[0]:.3f} at t={t:.2f} "
                     f"(the model's verification threshold is {embedder.info.threshold:.2f})"
                 )
-                for q in (0.0, 0.2, 0.3, 0.4, 0.5, 0.6):  # the face-quality floor, at the best t
+                for q in (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7):  # the face-quality floor
                     params = ClusterParams(t, args.min_size, seed_quality=q)
                     pred = run_app_grouping(lib, s, embedder, params)
                     sc = score(pred[m], s.truth[m])
                     junk = junk_clusters(pred, m, args.min_size)
                     print(line(f"photoface average t={t:.2f} q={q:.2f}", sc, junk))
+                for size in (2, 3, 4, 5):  # the minimum faces of a person, at the app's floor
+                    params = ClusterParams(t, size, seed_quality=q0)
+                    pred = run_app_grouping(lib, s, embedder, params)
+                    sc = score(pred[m], s.truth[m], size)
+                    junk = junk_clusters(pred, m, size)
+                    print(line(f"photoface average t={t:.2f} min {size}", sc, junk))
                 for t in thresholds:
                     pred = other_method(s, "complete", t, args.min_size)
                     print(line(f"complete linkage t={t:.2f}", score(pred[m], s.truth[m])))

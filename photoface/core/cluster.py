@@ -25,7 +25,13 @@ class ClusterParams:
     threshold: float  # average-linkage squared-L2 distance up to which clusters merge
     min_size: int = 3  # smaller clusters stay unsorted
     k: int = 10  # graph neighbours per face (20 found the same people, 35% slower)
-    seed_quality: float = 0.0  # faces below it join clusters but never start one
+    seed_quality: float = 0.0  # faces below it join people but never count towards min_size
+
+    def is_person(self, quality: np.ndarray) -> bool:
+        """Whether a cluster whose faces have these quality scores is big enough to be a
+        person: only faces at or above the seed floor count towards `min_size`, so one good
+        face with a few tiny background faces around it stays unsorted (a junk person)."""
+        return int((np.asarray(quality) >= self.seed_quality).sum()) >= self.min_size
 
 
 EXACT_LIMIT = 20_000  # up to this many faces the neighbour graph is exact
@@ -107,7 +113,7 @@ class _Clusters:
     """Union of faces with the sums, photo sets and constraints average linkage needs."""
 
     def __init__(self, x: np.ndarray, photo_ids: np.ndarray, tags: np.ndarray,
-                 forbidden: dict[int, set[int]], seeds: np.ndarray) -> None:  # fmt: skip
+                 forbidden: dict[int, set[int]]) -> None:  # fmt: skip
         n = len(x)
         self.parent = np.arange(n)
         self.sum = x.astype(np.float32)
@@ -115,7 +121,6 @@ class _Clusters:
         self.photos: list[set[int]] = [{int(p)} for p in photo_ids]
         self.tag = tags.astype(np.int64).copy()
         self.forbidden: list[set[int]] = [set(forbidden.get(i, ())) for i in range(n)]
-        self.seed = seeds.astype(bool).copy()
         self.alive = np.ones(n, bool)
 
     def can_merge(self, a: int, b: int) -> bool:
@@ -124,8 +129,6 @@ class _Clusters:
             return False  # two people the user made are merged by the user alone
         if ta >= 0 and ta in self.forbidden[b] or tb >= 0 and tb in self.forbidden[a]:
             return False  # "not this person"
-        if not (self.seed[a] or self.seed[b]):
-            return False  # low-quality faces never start a cluster on their own
         small, big = sorted((self.photos[a], self.photos[b]), key=len)
         return small.isdisjoint(big)  # two faces of one photo are two people
 
@@ -140,7 +143,6 @@ class _Clusters:
         self.photos[keep] |= self.photos[gone]
         self.forbidden[keep] |= self.forbidden[gone]
         self.tag[keep] = self.tag[keep] if self.tag[keep] >= 0 else self.tag[gone]
-        self.seed[keep] |= self.seed[gone]
         self.photos[gone] = set()
         self.forbidden[gone] = set()
         return keep
@@ -167,20 +169,19 @@ def agglomerate(
     params: ClusterParams,
     tags: np.ndarray | None = None,
     forbidden: dict[int, set[int]] | None = None,
-    quality: np.ndarray | None = None,
 ) -> np.ndarray:
     """Cluster unit rows of `x`; returns a root index per row (rows sharing it are one cluster).
 
     `tags[i] >= 0` pins row i to a user-made person: rows with one tag start as one cluster and
     clusters with different tags never merge. `forbidden[i]` is the set of tags row i must never
     join ("not this person"). Rows from one photo never end up together unless their tag says so.
+    Every constraint only grows with a cluster, so a pair kept apart once stays apart. Face
+    quality plays no part here: `ClusterParams.is_person` decides which clusters are people.
     """
     n = len(x)
     x = np.asarray(x, dtype=np.float32)
     tags = np.full(n, -1, np.int64) if tags is None else np.asarray(tags, np.int64)
-    quality = np.ones(n, np.float32) if quality is None else np.asarray(quality, np.float32)
-    seeds = (quality >= params.seed_quality) | (tags >= 0)
-    cl = _Clusters(x, np.asarray(photo_ids), tags, forbidden or {}, seeds)
+    cl = _Clusters(x, np.asarray(photo_ids), tags, forbidden or {})
     if n == 0:
         return np.zeros(0, np.int64)
     for tag in np.unique(tags[tags >= 0]):  # what the user put together stays together

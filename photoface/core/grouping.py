@@ -42,7 +42,7 @@ def recluster(library: Library, info: ModelInfo, params: ClusterParams) -> Group
     x = dequantize(ci.embeddings)
     tags = np.where(ci.locked, ci.person_ids, -1)
     index = {int(f): i for i, f in enumerate(ci.face_ids)}
-    roots = agglomerate(x, ci.photo_ids, params, tags, _forbidden(ci, index), ci.quality)
+    roots = agglomerate(x, ci.photo_ids, params, tags, _forbidden(ci, index))
     labels = np.zeros(n, np.int64)
     used: set[int] = set()
     tagged_people = set(tags[tags >= 0].tolist())
@@ -53,7 +53,7 @@ def recluster(library: Library, info: ModelInfo, params: ClusterParams) -> Group
         if tag >= 0:
             labels[members] = tag
             continue
-        if len(members) < params.min_size:
+        if not params.is_person(ci.quality[members]):
             continue  # unsorted (label 0)
         # Keep the id of the automatic person most of these faces had, so views stay stable.
         old = Counter(int(p) for p in ci.person_ids[members] if p >= 0 and p not in tagged_people)
@@ -107,13 +107,11 @@ def update(library: Library, info: ModelInfo, params: ClusterParams) -> Grouping
         joined[k] = True
     rest = todo[~joined]
     if rest.size:
-        sub_roots = agglomerate(
-            x[rest], ci.photo_ids[rest], params, quality=ci.quality[rest],
-        )  # fmt: skip
+        sub_roots = agglomerate(x[rest], ci.photo_ids[rest], params)
         next_new = -1
         for root in np.unique(sub_roots):
             members = rest[sub_roots == root]
-            if len(members) >= params.min_size:
+            if params.is_person(ci.quality[members]):
                 labels[members] = next_new
                 next_new -= 1
     library.write_clustering(ci.face_ids[todo], labels[todo])
