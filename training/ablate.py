@@ -27,6 +27,7 @@ V1_DIR = Path(__file__).resolve().parent / "models"
 # (row, what changes, base row, the change as training arguments)
 ROWS: list[tuple[str, str, str, list[str]]] = [
     ("A", "v1 recipe: Inception, triplet + centred-teacher distillation", "", []),
+    ("P", "A without the teacher: the paper's recipe, triplet loss only", "A", ["--distill", "0"]),
     ("B", "A + ResNet basic blocks (1.4x the images per second)", "A", ["--arch", "resnet"]),
     ("C", "B + teacher target: its raw distances only", "B", ["--teacher-target", "distance"]),
     ("D", "B + teacher target: centred cosine + raw distances", "B", ["--teacher-target", "both"]),
@@ -34,6 +35,7 @@ ROWS: list[tuple[str, str, str, list[str]]] = [
     ("F", "B + album augmentation (small, dark, JPEG faces)", "B", ["--aug", "album"]),
     ("G", "B + harmonic with v1 (v1's vectors in the triplets)", "B", ["--harmonic", "{v1}"]),
     ("H", "A + harmonic with v1 (the Inception net)", "A", ["--harmonic", "{v1}"]),
+    ("I", "H + starting from v1's weights (v2's recipe)", "H", ["--init", "{v1}"]),
 ]
 
 LFW_LINE = re.compile(

@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from training.model import forward_once
+
 log = logging.getLogger(__name__)
 
 
@@ -49,15 +51,7 @@ def _conv_bn_in_call_order(model: nn.Module, size: int) -> list[tuple[nn.Conv2d,
             if isinstance(a, nn.Conv2d) and isinstance(b, nn.BatchNorm2d):
                 bn_after[a] = b
     order: list[nn.Conv2d] = []
-    hooks = [m.register_forward_hook(lambda m, i, o: order.append(m))
-             for m in model.modules() if isinstance(m, nn.Conv2d)]  # fmt: skip
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        model(torch.zeros(1, 3, size, size))
-    model.train(was_training)
-    for h in hooks:
-        h.remove()
+    forward_once(model, (nn.Conv2d,), lambda m, i, o: order.append(m), size)
     missing = [c for c in order if c not in bn_after]
     if missing:
         raise ValueError(f"{len(missing)} convolutions have no BatchNorm after them")

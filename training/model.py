@@ -178,6 +178,21 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def forward_once(model: nn.Module, kinds: tuple[type, ...], hook, size: int = 96) -> None:
+    """One eval-mode pass of a blank face with `hook(module, inputs, output)` on every module
+    of `kinds`, in the order forward() calls them; the model's mode is restored."""
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, kinds)]
+    was = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, 3, size, size))
+    finally:
+        model.train(was)
+        for h in handles:
+            h.remove()
+
+
 def count_macs(model: nn.Module, size: int = 96) -> int:
     """Multiply-adds of one forward pass (convolutions and linear layers)."""
     total = 0
@@ -190,15 +205,7 @@ def count_macs(model: nn.Module, size: int = 96) -> int:
         elif isinstance(mod, nn.Linear):
             total += mod.in_features * mod.out_features
 
-    handles = [m.register_forward_hook(hook) for m in model.modules()
-               if isinstance(m, nn.Conv2d | nn.Linear)]  # fmt: skip
-    was = model.training
-    model.eval()
-    with torch.no_grad():
-        model(torch.zeros(1, 3, size, size))
-    model.train(was)
-    for h in handles:
-        h.remove()
+    forward_once(model, (nn.Conv2d, nn.Linear), hook, size)
     return total
 
 
