@@ -118,3 +118,11 @@ def test_album_benchmark_smoke(tmp_path, with_model, capsys):
     assert "9 photos of 4 people" in out and "10 faces, 9 labelled; 1 distractor" in out
     assert "best BCubed F1 on this split" in out and "DBSCAN" in out and "complete" in out
     assert "q=0.60" in out and "same-photo pairs merged without the constraint: 0" in out
+
+
+def test_embedding_benchmark_prints_ms_per_face(tiny_model, capsys):
+    from photoface.bench import embed
+
+    assert embed.main([str(tiny_model), "--batches", "1,4", "--faces", "8", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "batch   1:" in out and "batch   4:" in out and "ms per face" in out

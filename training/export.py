@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import sys
 import time
 from pathlib import Path
 
@@ -188,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
             "prepare": "python -m training.prepare",
             "teacher": "python -m training.teacher",
             "train": train_command(cfg),
-            "export": "python -m training.export",
+            "export": "python -m training.export "
+            + shlex.join(sys.argv[1:] if argv is None else argv),
             "evaluate": "python -m training.evaluate",
         },
     }
