@@ -7,7 +7,7 @@ computes `x + bias` in eval mode (the exported function, exactly) and renormalis
 of real crops in training mode (so the first training steps start from the exported model rather
 than from a network whose BatchNorm layers see an unexpected scale).
 
-    python -m training.train --name v2 --init resources/models/photoface-pf-nn4s-v1.onnx ...
+    python -m training.train --name v2 --init training/models/photoface-pf-nn4s-v1.onnx ...
 """
 
 from __future__ import annotations
