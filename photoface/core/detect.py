@@ -76,17 +76,11 @@ class YuNetDetector:
         nms_iou: float = 0.3,
         threads: int = 2,
     ) -> None:
-        import onnxruntime as ort
+        from photoface.core.runtime import cpu_session
 
         if not Path(model_path).is_file():
             raise ModelMissingError(f"YuNet model not found at {model_path}")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        self._session = ort.InferenceSession(
-            str(model_path), opts, providers=["CPUExecutionProvider"]
-        )
+        self._session = cpu_session(Path(model_path), threads)
         self._outputs = [o.name for o in self._session.get_outputs()]
         self.score_threshold = score_threshold
         self.nms_iou = nms_iou

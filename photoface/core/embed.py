@@ -89,18 +89,12 @@ class OnnxEmbedder:
     """Our embedding network in onnxruntime with explicit thread settings."""
 
     def __init__(self, path: Path, threads: int = 2, batch_size: int = 64) -> None:
-        import onnxruntime as ort
+        from photoface.core.runtime import cpu_session
 
         if not Path(path).is_file():
             raise ModelMissingError(f"embedding model not found: {path}")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
         try:
-            self._session = ort.InferenceSession(
-                str(path), opts, providers=["CPUExecutionProvider"]
-            )
+            self._session = cpu_session(Path(path), threads)
         except Exception as e:  # onnxruntime raises its own untyped errors
             raise PhotofaceError(f"cannot load embedding model {path}: {e}") from e
         meta = self._session.get_modelmeta().custom_metadata_map
