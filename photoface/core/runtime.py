@@ -8,7 +8,7 @@ from pathlib import Path
 def cpu_session(path: Path, threads: int):
     """An onnxruntime session with explicit threads. Its worker threads sleep between runs
     instead of spinning: the scan decodes the next photo on another thread meanwhile, and
-    spinning workers took that thread's core (12 MP scan: 12.2-13.0 photos/s spinning, 15.7-15.8
+    spinning workers took that thread's core (12 MP scan: 12.2-13.6 photos/s spinning, 15.5-16.0
     not; `python -m photoface.bench.scan`)."""
     import onnxruntime as ort
 
