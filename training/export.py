@@ -96,6 +96,28 @@ def train_command(cfg: dict) -> str:
     return " ".join(["python -m training.train", *args])
 
 
+def mixed_figures(model, partners: list[Path], others: list[Path], args, figures: dict
+                  ) -> set[str]:  # fmt: skip
+    """Score old-vs-new LFW pairs (one face embedded by each model) into `figures`; the ids of
+    `others` whose mixed pairs score at least the older model's own accuracy (compatible)."""
+    from photoface.core.embed import OnnxEmbedder
+    from training.evaluate import evaluate, evaluate_mixed, torch_embedder
+
+    ok = set()
+    for path in [*partners, *others]:
+        old = OnnxEmbedder(path, batch_size=256)
+        mixed = evaluate_mixed(old.embed, torch_embedder(model), args.cache_dir, args.data)
+        own = evaluate(old.embed, args.cache_dir, args.data)["aligned"]
+        figures[f"mixed {old.info.model_id}-{args.model_id}"] = mixed.__dict__
+        figures[f"own {old.info.model_id}"] = own.__dict__
+        verdict = "compatible" if mixed.accuracy >= own.accuracy else "below its own"
+        print(f"{old.info.model_id} against {args.model_id}: {100 * mixed.accuracy:.2f}%, "
+              f"{old.info.model_id} alone {100 * own.accuracy:.2f}%: {verdict}")  # fmt: skip
+        if path in others and mixed.accuracy >= own.accuracy:
+            ok.add(old.info.model_id)
+    return ok
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("checkpoint", nargs="?", type=Path)
@@ -111,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-install", action="store_true", help="only write to --out-dir/cache")
     ap.add_argument("--flip", action="store_true",
                     help="embed a face with its mirror image (twice the time)")  # fmt: skip
+    ap.add_argument("--mixed-with", type=Path, action="append", default=[],
+                    help="an older model to score old-vs-new pairs against (repeatable); it is "
+                         "listed as compatible when those pairs score at least its own "
+                         "accuracy")  # fmt: skip
     args = ap.parse_args(argv)
     ckpt = args.checkpoint or args.cache_dir / "runs" / "main" / "last.pt"
     model, ck = load_checkpoint(ckpt)
@@ -135,18 +161,16 @@ def main(argv: list[str] | None = None) -> int:
                        modes=("aligned", "centre"))  # fmt: skip
         figures = {k: v.__dict__ for k, v in res.items()}
         threshold = res["aligned"].threshold
-    compat = [c for c in args.compatible_with.split(",") if c]
-    old_model = ck["config"].get("harmonic")
-    if old_model:  # trained to be comparable with that model: say so, and measure it
+    compat = {c for c in args.compatible_with.split(",") if c}
+    harmonic = ck["config"].get("harmonic")
+    if harmonic:  # trained to be comparable with that model: say so (and measure it below)
         from photoface.core.embed import OnnxEmbedder
 
-        old = OnnxEmbedder(Path(old_model), batch_size=256)
-        compat = sorted({*compat, old.info.model_id})
-        if figures:  # LFW was scored (no --threshold given)
-            from training.evaluate import evaluate_mixed, torch_embedder
-
-            mixed = evaluate_mixed(old.embed, torch_embedder(model), args.cache_dir, args.data)
-            figures[f"mixed {old.info.model_id}-{args.model_id}"] = mixed.__dict__
+        compat.add(OnnxEmbedder(Path(harmonic)).info.model_id)
+    if figures:  # LFW was scored (no --threshold given): old-vs-new pairs too
+        compat |= mixed_figures(model, [Path(harmonic)] if harmonic else [], args.mixed_with,
+                                args, figures)  # fmt: skip
+    compat = sorted(compat)
     write_metadata(tmp, {
         "model_id": args.model_id, "input_size": "96", "mean": json.dumps([MEAN] * 3),
         "std": json.dumps([STD] * 3), "embedding_size": str(model.cfg.embedding),
@@ -198,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     onnx_path.with_suffix(".json").write_text(json.dumps(card, indent=1))
     print(f"wrote {onnx_path} (threshold {threshold:.3f}, parity {err:.1e})")
     for k, v in figures.items():
-        print(f"  {k:14s} accuracy {100 * v['accuracy']:.2f}% +- {100 * v['std']:.2f}, "
+        print(f"  {k:20s} accuracy {100 * v['accuracy']:.2f}% +- {100 * v['std']:.2f}, "
               f"VAL@FAR=1e-3 {100 * v['val']:.1f}%, AUC {v['auc']:.4f}")  # fmt: skip
     return 0
 

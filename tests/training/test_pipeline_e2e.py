@@ -128,6 +128,17 @@ def test_prepare_train_export_end_to_end(tmp_path):
     card = json.loads((out / "photoface-e2e-v2.json").read_text())
     assert "mixed e2e-v1-e2e-v2" in card["lfw"] and "ResNet" in card["architecture"]
     assert "--harmonic" in card["commands"]["train"]
+    assert "aligned int8@float" in card["lfw"]  # int8 at the float thresholds, as the app uses it
+    # a later model scored against v2 too: listed as compatible with it only if the mixed
+    # pairs score at least v2's own accuracy
+    r = run("training.export", str(cache / "runs/v2/last.pt"), *common, "--out-dir", str(out),
+            "--model-id", "e2e-v3", "--mixed-with", str(out / "photoface-e2e-v2.onnx"))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    figures = json.loads((out / "photoface-e2e-v3.json").read_text())["lfw"]
+    mixed, own = figures["mixed e2e-v2-e2e-v3"], figures["own e2e-v2"]
+    compat = OnnxEmbedder(out / "photoface-e2e-v3.onnx").info.compatible_with
+    assert "e2e-v1" in compat  # the harmonic partner
+    assert ("e2e-v2" in compat) == (mixed["accuracy"] >= own["accuracy"])
     r = run("training.evaluate", str(out / "photoface-e2e-v2.onnx"), "--mixed-with", str(v1),
             *common)  # fmt: skip
     assert r.returncode == 0, r.stderr

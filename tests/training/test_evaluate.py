@@ -1,0 +1,47 @@
+"""The LFW scoring rules: thresholds from the other folds, or fixed ones; int8 rounding."""
+
+import numpy as np
+
+from training.evaluate import best_threshold, quantised, verify
+
+
+def pairs(seed: int = 0, n: int = 600, folds: int = 5):
+    rng = np.random.default_rng(seed)
+    same = rng.random(n) < 0.5
+    d = np.where(same, rng.normal(0.8, 0.25, n), rng.normal(1.5, 0.25, n)).clip(0, 4)
+    return d, same, np.repeat(np.arange(folds), n // folds)
+
+
+def test_each_fold_is_scored_at_the_threshold_best_on_the_others():
+    d, same, folds = pairs()
+    v = verify(d, same, folds)
+    for f, t in enumerate(v.fold_thresholds):
+        rest = folds != f
+        best = max(((d[rest] <= c) == same[rest]).mean() for c in np.unique(d[rest]))
+        assert ((d[rest] <= t) == same[rest]).mean() == best
+    by_hand = [((d[folds == f] <= t) == same[folds == f]).mean()
+               for f, t in enumerate(v.fold_thresholds)]  # fmt: skip
+    assert v.accuracy == np.mean(by_hand)
+    assert abs(best_threshold(d, same) - v.threshold) < 1e-12
+
+
+def test_fixed_thresholds_score_only_the_pairs_that_moved():
+    d, same, folds = pairs(1)
+    ref = verify(d, same, folds)
+    moved = d.copy()
+    # push one right answer of fold 0 across its threshold, leave the rest
+    t0 = ref.fold_thresholds[0]
+    i = int(np.flatnonzero((folds == 0) & same & (d <= t0))[0])
+    moved[i] = t0 + 0.01
+    at = verify(moved, same, folds, ref.fold_thresholds)
+    assert at.fold_thresholds == ref.fold_thresholds
+    assert np.isclose(ref.accuracy - at.accuracy, 1 / (folds == 0).sum() / 5)
+
+
+def test_int8_rounding_keeps_unit_vectors_close():
+    rng = np.random.default_rng(2)
+    v = rng.normal(size=(200, 128)).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    q = quantised(v)
+    assert np.allclose(np.linalg.norm(q, axis=1), 1, atol=1e-5)
+    assert 0 < np.abs(q - v).max() < 1 / 256
