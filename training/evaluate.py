@@ -6,7 +6,9 @@ Protocol (../shared/data/README.md): View-2 pairs of folds 0-4 (the identities w
 on), each fold scored at the threshold that is best on the other four. Modes: "aligned" (our
 detector + alignment, the app's crops) and "centre" (a fixed centre crop of the deep-funneled
 image, as the paper also reports); each also with int8-quantised embeddings, as the app stores
-them. With no argument the bundled model in resources/models is scored.
+them, scored twice: at thresholds re-picked on the int8 distances ("int8") and at the float
+ones ("int8@float": what the app does, a threshold calibrated on float vectors applied to stored
+int8 ones). With no argument the bundled model in resources/models is scored.
 """
 
 from __future__ import annotations
