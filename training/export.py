@@ -74,7 +74,9 @@ def recipe(cfg: dict) -> str:
     if cfg.get("cosface", 0) > 0:
         parts.append(f"CosFace margin head (weight {cfg['cosface']})")
     if cfg.get("harmonic"):
-        parts.append(f"harmonic with {Path(cfg['harmonic']).name}")
+        parts.append(f"harmonic with {Path(cfg['harmonic']).name}"
+                     + (f" (mixed-pair triplets, weight {cfg['harmonic_cross']})"
+                        if cfg.get("harmonic_cross", 0) > 0 else ""))  # fmt: skip
     parts.append(f"{cfg.get('aug', 'basic')} augmentation")
     return " + ".join(parts)
 

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from training.triplet import semihard_triplets, sq_dists
+from training.triplet import semihard_negatives, semihard_triplets, sq_dists
 
 
 def centred_distill(emb: torch.Tensor, target: torch.Tensor, w_pairs: float) -> torch.Tensor:
@@ -66,3 +66,22 @@ def harmonic_triplets(
     a, p, n = semihard_triplets(both, torch.cat([labels, labels]), margin)
     keep = a < len(emb)
     return both, a[keep], p[keep], n[keep]
+
+
+def cross_triplets(
+    emb: torch.Tensor, old: torch.Tensor, labels: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Mixed pairs only: each new vector as anchor, its positives and its semi-hard negative
+    among the old model's vectors (the same face's old vector is one of the positives).
+
+    `harmonic_triplets` lets either model supply them, and the new model's own vectors, the
+    nearer ones, win most negatives; this term scores exactly the pairs a library holding both
+    models' vectors compares. Returns (both, a, p, n) as `harmonic_triplets` does."""
+    both = torch.cat([emb, old.detach()])
+    k = len(emb)
+    d = sq_dists(both.detach())[:k, k:]  # new x old
+    same = labels[:, None] == labels[None, :]
+    a, p = torch.nonzero(same, as_tuple=True)
+    n, keep = semihard_negatives(d[a, p], d[a], ~same[a])
+    return both, a[keep], p[keep] + k, n[keep] + k
+

@@ -33,6 +33,7 @@ from training.from_onnx import load_onnx_weights
 from training.losses import (
     CosFace,
     centred_distill,
+    cross_triplets,
     distance_distill,
     harmonic_triplets,
     teacher_scale,
@@ -70,6 +71,7 @@ class TrainConfig:
     teacher_target: str = "centred"
     cosface: float = 0.0  # weight of a CosFace margin head over the identities (0 = off)
     harmonic: str = ""  # an older ONNX model to stay comparable with (FaceNet's appendix)
+    harmonic_cross: float = 0.0  # weight of triplets of mixed pairs only (new anchor, old p/n)
     aug: str = "basic"  # or "album"
     people: int = 24
     per_person: int = 4
@@ -281,6 +283,11 @@ def main(argv: list[str] | None = None) -> int:
         if old is not None:
             both, a, p, n = harmonic_triplets(emb, torch.from_numpy(old[idx]), labels, cfg.margin)
             loss, st = triplet_loss(both, a, p, n, cfg.margin)
+            if cfg.harmonic_cross > 0:
+                both, a, p, n = cross_triplets(emb, torch.from_numpy(old[idx]), labels)
+                cl, _ = triplet_loss(both, a, p, n, cfg.margin)
+                loss = loss + cfg.harmonic_cross * cl
+                st["cross"] = float(cl.detach())
         else:
             a, p, n = mine(cfg, emb, labels)
             loss, st = triplet_loss(emb, a, p, n, cfg.margin)
@@ -315,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
                 eta = 60 * (cfg.minutes - mins)
             else:
                 eta = (cfg.steps - step) * len(idx) * world / max(ips, 1e-6)
-            extras = "".join(f" {k} {m[k]:.4f}" for k in ("distill", "cosface", "cls_acc")
+            extras = "".join(f" {k} {m[k]:.4f}" for k in ("distill", "cross", "cosface", "cls_acc")
                              if k in m)  # fmt: skip
             log(f"step {step}/{cfg.steps} loss {m['loss']:.4f} lr {lr:.2e} "
                 f"img/s {ips:.0f} active {m['active']:.2f} d_ap {m['d_ap']:.3f} "

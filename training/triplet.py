@@ -33,15 +33,18 @@ def semihard_triplets(emb: torch.Tensor, labels: torch.Tensor, margin: float
     if a.numel() == 0:
         e = torch.zeros(0, dtype=torch.long, device=emb.device)
         return e, e, e
-    d_ap = d[a, p]
-    d_an = d[a]
-    neg = ~same[a]
+    n, keep = semihard_negatives(d[a, p], d[a], ~same[a])
+    return a[keep], p[keep], n[keep]
+
+
+def semihard_negatives(d_ap: torch.Tensor, d_an: torch.Tensor, neg: torch.Tensor
+                       ) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """For each anchor-positive row: the column of the closest negative farther than the
+    positive (else the farthest negative), and whether the row has a negative at all."""
     outside = neg & (d_an > d_ap[:, None])
     n_out = torch.where(outside, d_an, torch.full_like(d_an, float("inf"))).argmin(1)
     n_in = torch.where(neg, d_an, torch.full_like(d_an, -float("inf"))).argmax(1)
-    n = torch.where(outside.any(1), n_out, n_in)
-    keep = neg.any(1)
-    return a[keep], p[keep], n[keep]
+    return torch.where(outside.any(1), n_out, n_in), neg.any(1)
 
 
 def batch_hard_triplets(emb: torch.Tensor, labels: torch.Tensor

@@ -82,3 +82,37 @@ def test_lr_schedule_spans_the_steps_or_the_time_budget():
     assert lr_at(5000, by_time, minutes=30.0) == pytest.approx(0.51, abs=0.01)
     assert lr_at(5000, by_time, minutes=60.0) == pytest.approx(0.02)
     assert lr_at(5000, by_time, minutes=0.0) == pytest.approx(1.0)
+
+
+def test_cross_triplets_are_the_semihard_choice_among_mixed_pairs_only():
+    new, old = unit(12, seed=8), unit(12, seed=9)
+    labels = torch.arange(12) % 3
+    both, a, p, n = losses.cross_triplets(new, old, labels)
+    assert torch.equal(both, torch.cat([new, old]))
+    assert (a < 12).all() and (p >= 12).all() and (n >= 12).all()
+    assert len(a) == 12 * 4  # every new vector with each of the 4 old ones of its person
+    d = ((new[:, None] - old[None]) ** 2).sum(-1)
+    for i, j, k in zip(a.tolist(), (p - 12).tolist(), (n - 12).tolist(), strict=True):
+        assert labels[i] == labels[j] and labels[i] != labels[k]
+        negs = [m for m in range(12) if labels[m] != labels[i]]
+        farther = [m for m in negs if d[i, m] > d[i, j]]
+        want = (min(farther, key=lambda m: d[i, m]) if farther
+                else max(negs, key=lambda m: d[i, m]))  # fmt: skip
+        assert k == want
+
+
+def test_cross_loss_pulls_new_vectors_onto_the_old_ones_of_their_person():
+    old = unit(12, seed=10)
+    labels = torch.arange(12) % 3
+    new = unit(12, seed=11).requires_grad_(True)
+    opt = torch.optim.SGD([new], lr=0.5)
+    first = None
+    for _ in range(100):
+        both, a, p, n = losses.cross_triplets(torch.nn.functional.normalize(new, dim=1), old,
+                                              labels)  # fmt: skip
+        loss, _ = triplet.triplet_loss(both, a, p, n, 0.2)
+        first = float(loss.detach()) if first is None else first
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert float(loss.detach()) < 0.5 * first

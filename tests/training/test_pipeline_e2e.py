@@ -115,11 +115,13 @@ def test_prepare_train_export_end_to_end(tmp_path):
     assert r.returncode == 0, r.stderr
     assert np.load(cache / "teacher.npy").shape == (meta["train"], 128)
     v2 = ["--preset", "small", "--name", "v2", "--arch", "resnet", "--cosface", "0.1",
-          "--teacher-target", "distance", "--aug", "album", "--harmonic", str(v1)]  # fmt: skip
+          "--teacher-target", "distance", "--aug", "album", "--harmonic", str(v1),
+          "--harmonic-cross", "0.5"]  # fmt: skip
     r = run("training.train", *v2, *common)
     assert r.returncode == 0, r.stderr
     log = (cache / "runs/v2/log.txt").read_text()
     assert "resnet" in log and "distill" in log and "cosface" in log and "step 40/40" in log
+    assert " cross " in log  # the mixed-pair triplet term is on and logged
     r = run("training.export", str(cache / "runs/v2/last.pt"), *common, "--out-dir", str(out),
             "--model-id", "e2e-v2", "--cluster-threshold", "0.7")  # fmt: skip
     assert r.returncode == 0, r.stderr
