@@ -84,4 +84,3 @@ def cross_triplets(
     a, p = torch.nonzero(same, as_tuple=True)
     n, keep = semihard_negatives(d[a, p], d[a], ~same[a])
     return both, a[keep], p[keep] + k, n[keep] + k
-
