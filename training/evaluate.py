@@ -143,14 +143,15 @@ def evaluate(embed: Callable[[np.ndarray], np.ndarray], cache: Path, data: Path,
         else:
             crops = centre_crops(names, data / "lfw" / "lfw-deepfunneled")
         emb = embed(np.ascontiguousarray(crops))
-        for tag, e in (("", emb), (" int8", quantised(emb))):
-            vec = dict(zip(names, e, strict=True))
-            results[mode + tag] = verify(pair_distances(vec, pairs), same, folds)
+        d = {tag: pair_distances(dict(zip(names, e, strict=True)), pairs)
+             for tag, e in (("", emb), (" int8", quantised(emb)))}  # fmt: skip
+        for tag, dist in d.items():
+            results[mode + tag] = verify(dist, same, folds)
         # What the app does: int8 vectors compared at thresholds calibrated on float ones. The
         # line above re-picks thresholds on the int8 distances, and one pair crossing moves
         # that pick; this one measures the rounding alone.
-        d8 = pair_distances(dict(zip(names, quantised(emb), strict=True)), pairs)
-        results[mode + " int8@float"] = verify(d8, same, folds, results[mode].fold_thresholds)
+        results[mode + " int8@float"] = verify(d[" int8"], same, folds,
+                                               results[mode].fold_thresholds)  # fmt: skip
     return results
 
 

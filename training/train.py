@@ -281,10 +281,11 @@ def main(argv: list[str] | None = None) -> int:
             emb = net(x)
         emb = F.normalize(emb.float(), dim=1)
         if old is not None:
-            both, a, p, n = harmonic_triplets(emb, torch.from_numpy(old[idx]), labels, cfg.margin)
+            old_emb = torch.from_numpy(old[idx])
+            both, a, p, n = harmonic_triplets(emb, old_emb, labels, cfg.margin)
             loss, st = triplet_loss(both, a, p, n, cfg.margin)
             if cfg.harmonic_cross > 0:
-                both, a, p, n = cross_triplets(emb, torch.from_numpy(old[idx]), labels)
+                both, a, p, n = cross_triplets(emb, old_emb, labels)
                 cl, _ = triplet_loss(both, a, p, n, cfg.margin)
                 loss = loss + cfg.harmonic_cross * cl
                 st["cross"] = float(cl.detach())
