@@ -293,6 +293,16 @@ class EditsMixin:
             c.execute("UPDATE ops SET undone = 0 WHERE id = ?", (row[0],))
             return str(row[1])
 
+    def next_undo(self) -> str | None:
+        """What `undo` would undo now (None: nothing)."""
+        row = self._q("SELECT description FROM ops WHERE undone = 0 ORDER BY id DESC LIMIT 1")
+        return str(row[0][0]) if row else None
+
+    def next_redo(self) -> str | None:
+        """What `redo` would redo now (None: nothing)."""
+        row = self._q("SELECT description FROM ops WHERE undone = 1 ORDER BY id LIMIT 1")
+        return str(row[0][0]) if row else None
+
     def undo_history(self, limit: int = 20) -> list[tuple[int, str, bool]]:
         rows = self._q("SELECT id, description, undone FROM ops ORDER BY id DESC LIMIT ?", (limit,))
         return [(r[0], r[1], bool(r[2])) for r in rows]
