@@ -168,7 +168,7 @@ def cmd_name(ctx: Context) -> int:
 def cmd_merge(ctx: Context) -> int:
     ids = [ctx.person(r).id for r in ctx.args.people]
     into = ctx.person(ctx.args.into).id if ctx.args.into else None
-    target = ctx.library.merge(ids, into)
+    target = ctx.library.merge(ids, into, ctx.args.name)
     p = ctx.library.person(target)
     _out(f"merged into {p.id}: {p.label}, {p.face_count} faces")
     return 0
@@ -326,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("merge", cmd_merge, "merge people into one")
     p.add_argument("people", nargs="+", help="ids or names")
     p.add_argument("--into", help="the person to keep (default: the named or biggest)")
+    p.add_argument("--name", help="the merged person's name (needed when the names differ)")
     p = add("move", cmd_move, "move faces to a person, or to a new one with 'new'")
     p.add_argument("faces", nargs="+", type=int)
     p.add_argument("person", help="id, name or 'new'")

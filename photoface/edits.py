@@ -17,11 +17,24 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from photoface.errors import NotFoundError, PhotofaceError
+from photoface.names import clean_name
 
 if TYPE_CHECKING:
     from photoface.store import Person
 
 log = logging.getLogger(__name__)
+
+
+class NameConflictError(PhotofaceError):
+    """A merge of people with different names, with no name chosen for the result."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        quoted = ", ".join(f"'{n}'" for n in names)
+        super().__init__(
+            f"these people have different names ({quoted}); say which name the merged person "
+            "keeps (photoface merge ... --name NAME), or rename one first"
+        )
 
 
 @dataclass
@@ -42,12 +55,17 @@ class EditsMixin:
     # --- snapshots ----------------------------------------------------------------------------
 
     def _snapshot(self, scope: _Scope) -> dict[str, Any]:
-        faces, people = sorted(scope.faces), sorted(scope.people)
+        """The rows in scope as they are now. The people of the faces in scope join the scope,
+        so that a restore never points a face at a person it does not also restore."""
+        faces = sorted(scope.faces)
         snap: dict[str, Any] = {"faces": {}, "people": {}, "rejections": []}
         for chunk in _chunks(faces):
             sql = "SELECT id, person_id, locked, removed FROM faces WHERE id IN ({})"
             for fid, pid, locked, removed in self._q(sql.format(_marks(len(chunk))), chunk):
                 snap["faces"][str(fid)] = [pid, locked, removed]
+                if pid is not None:
+                    scope.people.add(int(pid))
+        people = sorted(scope.people)
         for pid in people:
             row = self._q("SELECT name, hidden FROM people WHERE id = ?", (pid,))
             snap["people"][str(pid)] = list(row[0]) if row else None
@@ -89,6 +107,7 @@ class EditsMixin:
         for pid, v in snap["people"].items():
             if v is None:
                 c.execute("DELETE FROM people WHERE id = ?", (int(pid),))
+        _drop_empty_auto_people(c, [int(p) for p in snap["people"]])
 
     @contextmanager
     def _edit(
@@ -97,14 +116,21 @@ class EditsMixin:
         with self.transaction() as c:
             scope = _Scope(set(faces), set(people))
             before = self._snapshot(scope)
+            last_id = last_person_id(c)
             yield scope
+            _drop_empty_auto_people(c, scope.people)
             after = self._snapshot(scope)
-            for pid in after["people"]:  # people the edit created did not exist before it
-                before["people"].setdefault(pid, None)
+            for pid in after["people"]:
+                if pid in before["people"]:
+                    continue
+                # Only a person this edit created may be missing from "before": its id is new
+                # (ids are never reused). Any other would be restored wrongly by an undo.
+                if int(pid) <= last_id:
+                    raise RuntimeError(f"edit {kind!r} touched person {pid} outside its scope")
+                before["people"][pid] = None
+            if scope.faces - {int(f) for f in before["faces"]}:
+                raise RuntimeError(f"edit {kind!r} touched faces outside its scope")
             before["scope"] = after["scope"]
-            extra = sorted(scope.faces - {int(f) for f in before["faces"]})
-            for fid in extra:  # faces pulled into scope by the edit itself
-                before["faces"][str(fid)] = after["faces"].get(str(fid))
             c.execute("DELETE FROM ops WHERE undone = 1")  # a new edit ends the redo chain
             c.execute(
                 "INSERT INTO ops(kind, description, before, after, at) VALUES (?, ?, ?, ?, ?)",
@@ -132,14 +158,9 @@ class EditsMixin:
     def rename(self, person_id: int, name: str | None) -> None:
         """Name a person (None: forget the name). Naming locks its faces to it."""
         person = self.person(person_id)
-        name = name.strip() if name else None
+        name = clean_name(name) if name else None  # "" or None forgets the name
         if name:
-            other = self.person_by_name(name)
-            if other is not None and other.id != person_id:
-                raise PhotofaceError(
-                    f"'{name}' is already the name of person {other.id}; to make them one "
-                    f"person, merge them (photoface merge {other.id} {person_id})."
-                )
+            self._check_name_free(name, {person_id})
         faces = self._face_ids_of(person_id)
         what = f"Rename {person.label} to {name}" if name else f"Clear the name of {person.label}"
         with self._edit("rename", what, faces, [person_id]):
@@ -147,21 +168,43 @@ class EditsMixin:
             if name:
                 self.conn.execute("UPDATE faces SET locked = 1 WHERE person_id = ?", (person_id,))
 
-    def merge(self, person_ids: Sequence[int], into: int | None = None) -> int:
-        """Merge people into one (by default the named or biggest); returns its id."""
+    def _check_name_free(self, name: str, allowed: set[int]) -> None:
+        other = self.person_by_name(name)
+        if other is not None and other.id not in allowed:
+            ids = " ".join(str(i) for i in sorted(allowed))
+            raise PhotofaceError(
+                f"'{name}' is already the name of person {other.id}; to make them one "
+                f"person, merge them (photoface merge {other.id} {ids})."
+            )
+
+    def merge(
+        self, person_ids: Sequence[int], into: int | None = None, name: str | None = None
+    ) -> int:
+        """Merge people into one (by default the named or biggest); returns its id.
+
+        People with different names are merged only with `name` given (one of theirs or a new
+        one): a merge never drops a name the user gave without being told which to keep.
+        """
         people = [self.person(p) for p in dict.fromkeys(int(p) for p in person_ids)]
+        if into is not None:
+            target = self.person(into)
+            if target.id not in {p.id for p in people}:
+                people.append(target)
         if len(people) < 2:
             raise PhotofaceError("merge needs at least two different people")
         if into is None:
             target = max(people, key=lambda p: (p.name is not None, p.face_count, -p.id))
-        else:
-            target = self.person(into)
-            if target.id not in {p.id for p in people}:
-                people.append(target)
         others = [p for p in people if p.id != target.id]
+        names = list(dict.fromkeys(p.name for p in people if p.name))
+        if name is not None:
+            name = clean_name(name)
+            self._check_name_free(name, {p.id for p in people})
+        elif len({n.casefold() for n in names}) > 1:
+            raise NameConflictError(names)
+        else:
+            name = target.name or (names[0] if names else None)
         faces = [f for p in people for f in self._face_ids_of(p.id)]
-        name = target.name or next((p.name for p in others if p.name), None)
-        what = f"Merge {', '.join(p.label for p in others)} into {target.label}"
+        what = f"Merge {', '.join(p.label for p in others)} into {name or target.label}"
         with self._edit("merge", what, faces, [p.id for p in people]):
             ids = [p.id for p in others]
             m = _marks(len(ids))
@@ -183,10 +226,10 @@ class EditsMixin:
         ids = self._check_faces(face_ids)
         target = self.person(person_id) if person_id is not None else None
         label = target.label if target else "a new person"
-        with self._edit("move", f"Move {len(ids)} face(s) to {label}", ids) as scope:
+        declared = [target.id] if target else []
+        with self._edit("move", f"Move {len(ids)} face(s) to {label}", ids, declared) as scope:
             if target is None:
-                cur = self.conn.execute("INSERT INTO people(created_at) VALUES (?)", (time.time(),))
-                person_id = int(cur.lastrowid)
+                person_id = new_person(self.conn)
             scope.people.add(int(person_id))
             for chunk in _chunks(ids):
                 m = _marks(len(chunk))
@@ -248,10 +291,7 @@ class EditsMixin:
             for name, faces in names.items():
                 person = existing[name]
                 if person is None:
-                    cur = self.conn.execute(
-                        "INSERT INTO people(name, created_at) VALUES (?, ?)", (name, time.time())
-                    )
-                    pid = int(cur.lastrowid)
+                    pid = new_person(self.conn, name)
                 else:
                     pid = person.id
                 scope.people.add(pid)
@@ -278,7 +318,7 @@ class EditsMixin:
             ).fetchone()
             if row is None:
                 return None
-            self._restore(c, json.loads(row[2]))
+            self._restore_or_explain(c, json.loads(row[2]), f"undo {row[1]!r}")
             c.execute("UPDATE ops SET undone = 1 WHERE id = ?", (row[0],))
             return str(row[1])
 
@@ -289,9 +329,16 @@ class EditsMixin:
             ).fetchone()
             if row is None:
                 return None
-            self._restore(c, json.loads(row[2]))
+            self._restore_or_explain(c, json.loads(row[2]), f"redo {row[1]!r}")
             c.execute("UPDATE ops SET undone = 0 WHERE id = ?", (row[0],))
             return str(row[1])
+
+    def _restore_or_explain(self, c: sqlite3.Connection, snap: dict[str, Any], what: str) -> None:
+        try:
+            self._restore(c, snap)
+        except sqlite3.IntegrityError as e:  # the transaction rolls back: nothing changes
+            log.error("cannot %s: %s", what, e)
+            raise PhotofaceError(f"cannot {what}: the library no longer matches it ({e})") from e
 
     def next_undo(self) -> str | None:
         """What `undo` would undo now (None: nothing)."""
@@ -313,6 +360,44 @@ class EditsMixin:
         def transaction(self) -> Any: ...
         def person(self, person_id: int) -> Person: ...
         def person_by_name(self, name: str) -> Person | None: ...
+
+
+LAST_PERSON_ID = "last_person_id"
+
+# An automatic person (no name, not hidden, no "not this person" against it) exists only
+# through its faces; one left with none is gone, as a regroup would leave it.
+EMPTY_AUTO_PEOPLE = (
+    "DELETE FROM people WHERE name IS NULL AND hidden = 0 AND {where} "
+    "AND NOT EXISTS (SELECT 1 FROM faces f WHERE f.person_id = people.id) "
+    "AND NOT EXISTS (SELECT 1 FROM rejections r WHERE r.person_id = people.id)"
+)
+
+
+def _drop_empty_auto_people(c: sqlite3.Connection, people: Iterable[int]) -> None:
+    for chunk in _chunks(sorted(people)):
+        c.execute(EMPTY_AUTO_PEOPLE.format(where=f"id IN ({_marks(len(chunk))})"), chunk)
+
+
+def last_person_id(c: sqlite3.Connection) -> int:
+    """The highest person id ever given out in this library (0: none yet)."""
+    row = c.execute("SELECT value FROM meta WHERE key = ?", (LAST_PERSON_ID,)).fetchone()
+    stored = int(row[0]) if row else 0
+    top = c.execute("SELECT coalesce(max(id), 0) FROM people").fetchone()[0]
+    return max(stored, int(top))
+
+
+def new_person(c: sqlite3.Connection, name: str | None = None) -> int:
+    """Create a person with an id never used before in this library, inside the caller's
+    transaction. SQLite would hand out a deleted top id again, and an undo that restores the
+    old person would then write onto someone else."""
+    pid = last_person_id(c) + 1
+    c.execute(
+        "INSERT INTO people(id, name, created_at) VALUES (?, ?, ?)", (pid, name, time.time())
+    )
+    c.execute(
+        "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (LAST_PERSON_ID, str(pid))
+    )
+    return pid
 
 
 def _chunks(ids: Sequence[int], size: int = 500) -> Iterator[list[int]]:

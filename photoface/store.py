@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from photoface import schema
-from photoface.edits import EditsMixin
+from photoface.edits import EMPTY_AUTO_PEOPLE, EditsMixin, new_person
 from photoface.errors import LibraryError, NotFoundError
 
 log = logging.getLogger(__name__)
@@ -430,18 +430,15 @@ class Library(EditsMixin):
         with self.transaction() as c:
             new_ids: dict[int, int] = {}
             for lab in sorted({int(v) for v in labels if v < 0}):
-                cur = c.execute("INSERT INTO people(created_at) VALUES (?)", (time.time(),))
-                new_ids[lab] = int(cur.lastrowid)
+                new_ids[lab] = new_person(c)
             rows = []
             for f, lab in zip(face_ids.tolist(), labels.tolist(), strict=True):
                 pid = new_ids[lab] if lab < 0 else (lab or None)
                 rows.append((pid, f))
             c.executemany("UPDATE faces SET person_id = ? WHERE id = ? AND locked = 0", rows)
-            # Auto people that lost every face go; named or hidden ones stay for the user.
-            c.execute(
-                "DELETE FROM people WHERE name IS NULL AND hidden = 0 AND id NOT IN "
-                "(SELECT DISTINCT person_id FROM faces WHERE person_id IS NOT NULL)"
-            )
+            # Auto people that lost every face go; named or hidden ones stay for the user, and
+            # so do those a face was said not to be (deleting them would forget that "no").
+            c.execute(EMPTY_AUTO_PEOPLE.format(where="1"))
 
 
 def to_db(path: str) -> str:

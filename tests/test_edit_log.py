@@ -1,0 +1,172 @@
+"""The undo log on the edits that lost people: moves to an existing person, merges followed by
+scans or regroups, merges of named people, person ids never given out twice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from photoface.cli import main
+from photoface.core.grouping import recluster, update
+from photoface.core.cluster import ClusterParams
+from photoface.edits import NameConflictError
+from photoface.errors import PhotofaceError
+from photoface.store import Library
+from tests.fakes import FakeEmbedder, fill_library, people_embeddings
+
+PARAMS = ClusterParams(0.9, 2)
+
+
+def _faces_by_person(lib: Library) -> dict[int, set[int]]:
+    out: dict[int, set[int]] = {}
+    for fid, pid in lib._q("SELECT id, person_id FROM faces WHERE person_id IS NOT NULL"):
+        out.setdefault(pid, set()).add(fid)
+    return out
+
+
+@pytest.fixture
+def lib(tmp_path):
+    """Three people of three faces each (one face a photo), grouped."""
+    library = Library(tmp_path / "lib.sqlite3")
+    x, _ = people_embeddings(3, 3, seed=4)
+    ids = fill_library(library, x, np.arange(9))
+    library.write_clustering(np.array(ids), np.repeat([-1, -2, -3], 3))
+    yield library
+    library.close()
+
+
+def _person_of(lib: Library, face_id: int) -> int:
+    pid = lib.face(face_id).person_id
+    assert pid is not None
+    return pid
+
+
+def test_undo_of_a_move_to_an_existing_person_keeps_that_person(lib):
+    alice = _person_of(lib, 1)
+    lib.rename(alice, "Alice")
+    before = _faces_by_person(lib)
+    lib.move_faces([4], alice)
+    assert lib.undo() is not None
+    assert lib.person(alice).name == "Alice"
+    assert _faces_by_person(lib) == before
+    assert lib.redo() is not None
+    assert 4 in {f.id for f in lib.faces_of_person(alice)}
+    assert lib.person(alice).face_count == 4
+    lib.undo()
+    lib.undo()  # the rename: nothing is stuck
+    assert lib.person(alice).name is None
+
+
+def test_undo_of_a_move_through_the_cli_keeps_the_person(lib, capsys):
+    path = str(lib.path)
+    alice = _person_of(lib, 1)
+    assert main(["--library", path, "name", str(alice), "Alice"]) == 0
+    assert main(["--library", path, "move", "4", "Alice"]) == 0
+    assert main(["--library", path, "undo"]) == 0
+    capsys.readouterr()
+    assert main(["--library", path, "show", "Alice"]) == 0
+    out = capsys.readouterr().out
+    assert "Alice, 3 faces" in out
+
+
+def test_undo_after_the_source_person_was_emptied_and_regrouped(lib):
+    """Moving every face out of an automatic person empties it; a regroup deletes it; the undo
+    brings it back instead of failing with an integrity error."""
+    src = _person_of(lib, 7)
+    lib.move_faces([7, 8, 9], None)
+    ci_info = FakeEmbedder().info
+    recluster(lib, ci_info, PARAMS)
+    assert lib.undo() is not None
+    assert {f.id for f in lib.faces_of_person(src)} == {7, 8, 9}
+
+
+def test_a_scan_after_a_merge_never_takes_the_merged_persons_id(lib):
+    eve = max(_faces_by_person(lib))  # the newest person: SQLite would give its id out again
+    alice = min(_faces_by_person(lib))
+    lib.rename(alice, "Alice")
+    lib.rename(eve, "Eve")
+    eve_faces = {f.id for f in lib.faces_of_person(eve)}
+    lib.merge([alice, eve], name="Alice")
+    # A scan brings a stranger, grouped as a new person.
+    x, _ = people_embeddings(1, 3, seed=99)
+    ids_before = {r[0] for r in lib._q("SELECT id FROM faces")}
+    fill_library_more(lib, x)
+    new_faces = {r[0] for r in lib._q("SELECT id FROM faces")} - ids_before
+    update(lib, FakeEmbedder().info, PARAMS)
+    stranger = {lib.face(f).person_id for f in new_faces}
+    assert eve not in stranger
+    lib.undo()  # the merge
+    assert lib.person(eve).name == "Eve"
+    assert {f.id for f in lib.faces_of_person(eve)} == eve_faces
+    for f in new_faces:
+        assert lib.face(f).person_id != eve
+    lib.redo()
+    for f in new_faces:  # redo deletes Eve again, never the stranger's person
+        assert lib.face(f).person_id in stranger
+
+
+def test_a_recluster_after_a_merge_never_reuses_the_id(lib):
+    eve, alice = max(_faces_by_person(lib)), min(_faces_by_person(lib))
+    lib.merge([alice, eve], into=alice)
+    lib._q("UPDATE faces SET locked = 0")  # let the regroup make new people of everything
+    recluster(lib, FakeEmbedder().info, ClusterParams(0.9, 1))
+    assert eve not in _faces_by_person(lib)
+
+
+def test_merging_two_named_people_asks_which_name_to_keep(lib):
+    a, b = _person_of(lib, 1), _person_of(lib, 4)
+    lib.rename(a, "Ada")
+    lib.rename(b, "Bob")
+    with pytest.raises(NameConflictError, match="'Ada', 'Bob'"):
+        lib.merge([a, b])
+    assert lib.person(a).name == "Ada" and lib.person(b).name == "Bob"
+    target = lib.merge([a, b], name="Bob")
+    assert lib.person(target).name == "Bob"
+    assert lib.person(target).face_count == 6
+    lib.undo()
+    assert lib.person(a).name == "Ada" and lib.person(b).name == "Bob"
+
+
+def test_merging_keeps_the_one_name_there_is(lib):
+    a, b = _person_of(lib, 1), _person_of(lib, 4)
+    lib.rename(b, "Bob")
+    target = lib.merge([a, b], into=a)
+    assert lib.person(target).name == "Bob"
+
+
+def test_merge_in_the_cli_names_the_conflict_in_one_line(lib, capsys):
+    path = str(lib.path)
+    a, b = _person_of(lib, 1), _person_of(lib, 4)
+    main(["--library", path, "name", str(a), "Ada"])
+    main(["--library", path, "name", str(b), "Bob"])
+    capsys.readouterr()
+    assert main(["--library", path, "merge", "Ada", "Bob"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--name" in err
+    assert main(["--library", path, "merge", "Ada", "Bob", "--name", "Ada"]) == 0
+    assert "Ada, 6 faces" in capsys.readouterr().out
+
+
+def test_names_are_one_clean_line(lib):
+    a = _person_of(lib, 1)
+    lib.rename(a, "  Ada\n42\tLovelace\r ")
+    assert lib.person(a).name == "Ada 42 Lovelace"
+    for bad in ("   ", "\n\t", "x" * 5000):
+        with pytest.raises(PhotofaceError):
+            lib.rename(a, bad)
+    assert lib.person(a).name == "Ada 42 Lovelace"
+
+
+def fill_library_more(lib: Library, x: np.ndarray) -> None:
+    """Add one photo per vector after what the library holds."""
+    from photoface.core import align
+    from photoface.core.embed import quantize
+    from photoface.store import FaceRecord, PhotoRecord
+
+    crop = align.encode_jpeg(np.full((144, 144, 3), 128, np.uint8))
+    start = len(lib.photos())
+    for i, code in enumerate(quantize(x)):
+        face = FaceRecord((10.0, 10.0, 50.0, 60.0), np.zeros((5, 2), np.float32), 0.9, 1.0,
+                          crop, code, "fake-v1")
+        lib.add_photo(PhotoRecord(f"more{start + i}", f"/photos/m{start + i}.jpg", 1, 1,
+                                  640, 480, "fake"), [face])
