@@ -391,12 +391,8 @@ def new_person(c: sqlite3.Connection, name: str | None = None) -> int:
     transaction. SQLite would hand out a deleted top id again, and an undo that restores the
     old person would then write onto someone else."""
     pid = last_person_id(c) + 1
-    c.execute(
-        "INSERT INTO people(id, name, created_at) VALUES (?, ?, ?)", (pid, name, time.time())
-    )
-    c.execute(
-        "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (LAST_PERSON_ID, str(pid))
-    )
+    c.execute("INSERT INTO people(id, name, created_at) VALUES (?, ?, ?)", (pid, name, time.time()))
+    c.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (LAST_PERSON_ID, str(pid)))
     return pid
 
 

@@ -89,8 +89,17 @@ class EditHistory(RuleBasedStateMachine):
         for k, person in enumerate(people):
             v = self.centres[person] + 0.25 * self.rng.standard_normal(128) / np.sqrt(128)
             code = quantize(normalize(v[None, :].astype(np.float32)))[0]
-            faces.append(FaceRecord((60.0 * k, 10.0, 50.0, 60.0), np.zeros((5, 2), np.float32),
-                                    0.9, 1.0, CROP, code, INFO.model_id))
+            faces.append(
+                FaceRecord(
+                    (60.0 * k, 10.0, 50.0, 60.0),
+                    np.zeros((5, 2), np.float32),
+                    0.9,
+                    1.0,
+                    CROP,
+                    code,
+                    INFO.model_id,
+                )
+            )
         photo = PhotoRecord(f"h{self.photos}", f"/p/{self.photos}.jpg", 1, 1, 640, 480, "fake")
         self.lib.add_photo(photo, faces)
 
@@ -125,8 +134,9 @@ class EditHistory(RuleBasedStateMachine):
     @precondition(lambda self: len(self._people()) >= 2)
     @rule(data=st.data(), name=st.sampled_from([None, *NAMES]), use_into=st.booleans())
     def merge(self, data, name, use_into) -> None:
-        people = data.draw(st.lists(st.sampled_from(self._people()), min_size=2, max_size=3,
-                                    unique=True))
+        people = data.draw(
+            st.lists(st.sampled_from(self._people()), min_size=2, max_size=3, unique=True)
+        )
         into = people[-1] if use_into else None
         self._edit(self.lib.merge, people, into, name)
 
@@ -241,8 +251,9 @@ class EditHistory(RuleBasedStateMachine):
         c = self.lib.conn
         assert c.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         assert c.execute("PRAGMA foreign_key_check").fetchall() == []
-        names = [r[0].casefold() for r in self.lib._q(
-            "SELECT name FROM people WHERE name IS NOT NULL")]
+        names = [
+            r[0].casefold() for r in self.lib._q("SELECT name FROM people WHERE name IS NOT NULL")
+        ]
         assert len(names) == len(set(names)), "two people share a name"
 
     @invariant()

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from photoface.cli import main
-from photoface.core.grouping import recluster, update
 from photoface.core.cluster import ClusterParams
+from photoface.core.grouping import recluster, update
 from photoface.edits import NameConflictError
 from photoface.errors import PhotofaceError
 from photoface.store import Library
@@ -166,7 +166,10 @@ def fill_library_more(lib: Library, x: np.ndarray) -> None:
     crop = align.encode_jpeg(np.full((144, 144, 3), 128, np.uint8))
     start = len(lib.photos())
     for i, code in enumerate(quantize(x)):
-        face = FaceRecord((10.0, 10.0, 50.0, 60.0), np.zeros((5, 2), np.float32), 0.9, 1.0,
-                          crop, code, "fake-v1")
-        lib.add_photo(PhotoRecord(f"more{start + i}", f"/photos/m{start + i}.jpg", 1, 1,
-                                  640, 480, "fake"), [face])
+        face = FaceRecord(
+            (10.0, 10.0, 50.0, 60.0), np.zeros((5, 2), np.float32), 0.9, 1.0, crop, code, "fake-v1"
+        )
+        lib.add_photo(
+            PhotoRecord(f"more{start + i}", f"/photos/m{start + i}.jpg", 1, 1, 640, 480, "fake"),
+            [face],
+        )
