@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
@@ -128,3 +129,19 @@ def test_save_never_writes_through_a_link(home, tmp_path):
     with pytest.raises(UnsafeFileError):
         settings.save(home, settings.Settings(min_faces=6))
     assert victim.read_text() == "keep me"
+
+
+def test_the_window_does_not_open_another_library_either(home, tmp_path, monkeypatch, qapp):
+    from PySide6.QtWidgets import QMessageBox
+
+    from photoface import app
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # app.main sets its own
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text: shown.append(text))
+    monkeypatch.setenv("PHOTOFACE_QUIT_AFTER_MS", "1")  # the old code opened a window
+    write_settings(home, '{"library": "/photos/lib.sqlite3", "threads": 2,')
+    assert app.main([]) == 1
+    (text,) = shown
+    assert "not valid JSON" in text
+    assert not paths.default_library_path().exists()
