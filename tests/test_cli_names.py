@@ -8,7 +8,7 @@ import sqlite3
 import unicodedata
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from photoface.cli import main
@@ -52,6 +52,7 @@ def test_clean_name_refuses(raw, words):
         clean_name(raw)
 
 
+@settings(deadline=None)  # no timing in tests: the machine may be busy
 @given(st.text(max_size=300))
 def test_a_clean_name_is_one_plain_line_and_stays_as_it_is(raw):
     try:
