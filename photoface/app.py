@@ -49,7 +49,18 @@ def main(argv: list[str] | None = None) -> int:
                              f"{value}\n\nDetails are in {log_path}.")  # fmt: skip
 
     sys.excepthook = excepthook
-    conf = settings.load(data_dir)
+    try:
+        conf, problems = settings.read(data_dir)
+    except settings.SettingsError as e:  # it may name the library: never open another one
+        log.error("%s", e)
+        QMessageBox.critical(None, "photoface", f"{e}\n\nphotoface has not started.")
+        return 1
+    for line in problems:
+        log.warning("%s", line)
+    if problems:
+        QMessageBox.warning(
+            None, "photoface", "Some settings were ignored:\n" + "\n".join(problems)
+        )
     library = Path(conf.library).expanduser() if conf.library else paths.default_library_path()
     while True:
         try:

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
+import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from photoface import __version__, paths, settings
-from photoface.errors import NotFoundError, PhotofaceError
+from photoface.errors import LibraryError, NotFoundError, PhotofaceError
+from photoface.fileio import describe_os_error, write_atomic
+from photoface.names import clean_name, printable
 from photoface.store import Library, Person
 
 log = logging.getLogger(__name__)
+
+# Ids are SQLite integers; a larger number names nothing (and would overflow a query).
+MAX_ID = 2**63 - 1
 
 
 class Context:
@@ -23,15 +31,33 @@ class Context:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.data_dir = paths.data_dir()
-        self.settings = settings.load(self.data_dir)
+        self.settings = self._read_settings(explicit_library=bool(args.library))
         lib = args.library or self.settings.library
         self.library_path = Path(lib).expanduser() if lib else paths.default_library_path()
         self._library: Library | None = None
 
+    def _read_settings(self, explicit_library: bool) -> settings.Settings:
+        try:
+            conf, problems = settings.read(self.data_dir)
+        except settings.SettingsError as e:
+            if not explicit_library:  # the file may name the library: never guess another
+                raise
+            # --library names it: nothing can be written to a library the user did not name.
+            _warn(f"{e}; using the default settings")
+            return settings.Settings()
+        for line in problems:
+            _warn(line)
+        return conf
+
     @property
     def library(self) -> Library:
         if self._library is None:
-            self._library = Library(self.library_path)
+            try:
+                self._library = Library(self.library_path)
+            except OSError as e:  # its folder cannot be made, the file cannot be read
+                raise LibraryError(
+                    f"cannot use {self.library_path} as the library: {describe_os_error(e)}"
+                ) from e
         return self._library
 
     def close(self) -> None:
@@ -50,14 +76,65 @@ class Context:
             return None
 
     def person(self, ref: str) -> Person:
-        """A person by id, or by exact (case-insensitive) name."""
-        lib = self.library
-        if ref.isdigit():
-            return lib.person(int(ref))
-        found = lib.person_by_name(ref)
+        """A person by id (ASCII digits), or by exact (case-insensitive) name."""
+        if _is_id(ref):
+            return self.library.person(db_id(ref, "person"))
+        found = self.library.person_by_name(text_arg(ref))
         if found is None:
-            raise NotFoundError(f"no person with id or name {ref!r} (see `photoface people`)")
+            with contextlib.suppress(PhotofaceError):  # the name as it would have been stored
+                found = self.library.person_by_name(clean_name(ref))
+        if found is None:
+            raise NotFoundError(f"no person with id or name {_quote(ref)} (see `photoface people`)")
         return found
+
+
+def _is_id(text: str) -> bool:
+    # str.isdigit() also accepts superscripts and other digits int() refuses.
+    return text.isascii() and text.isdecimal()
+
+
+def db_id(text: str, what: str) -> int:
+    """An id typed by the user; one beyond what SQLite can store names nothing."""
+    # Checking the length first keeps int() off thousands of digits.
+    if len(text.lstrip("0")) > len(str(MAX_ID)) or int(text) > MAX_ID:
+        raise NotFoundError(f"no {what} with id {_cut(text)}")
+    return int(text)
+
+
+def face_ids(texts: Sequence[str]) -> list[int]:
+    return [db_id(t, "face") for t in texts]
+
+
+def _face_id_arg(text: str) -> str:
+    """argparse type for a face id: ASCII digits (the range is checked by `face_ids`)."""
+    if not _is_id(text):
+        raise argparse.ArgumentTypeError(f"not a face id: {_quote(text)}")
+    return text
+
+
+def text_arg(text: str) -> str:
+    """A command-line string for the library: the bytes of a non-UTF-8 argument come through
+    as lone surrogates, which SQLite cannot store or compare."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PhotofaceError(
+            f"{_quote(text)} is not valid text (is the terminal's encoding UTF-8?)"
+        ) from None
+    return text
+
+
+def _cut(text: str, limit: int = 60) -> str:
+    """A user's string inside a one-line message: escaped, cut short."""
+    return printable(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
+def _quote(text: str) -> str:
+    return f"'{_cut(text)}'"
+
+
+def _warn(text: str) -> None:
+    print(f"photoface: warning: {printable(text)}", file=sys.stderr)
 
 
 def _out(text: str = "") -> None:
@@ -131,7 +208,8 @@ def cmd_scan(ctx: Context) -> int:
 
 
 def cmd_people(ctx: Context) -> int:
-    people = ctx.library.people(include_hidden=ctx.args.all, search=ctx.args.search or "")
+    search = text_arg(ctx.args.search or "")
+    people = ctx.library.people(include_hidden=ctx.args.all, search=search)
     if ctx.args.json:
         _out(json.dumps([{"id": p.id, "name": p.name, "faces": p.face_count,
                           "hidden": p.hidden} for p in people], indent=1))  # fmt: skip
@@ -140,7 +218,7 @@ def cmd_people(ctx: Context) -> int:
         _out("no people yet: scan a folder with `photoface scan DIR`")
     for p in people:
         hidden = "  (hidden)" if p.hidden else ""
-        _out(f"{p.id:6d}  {p.label:<30s} {p.face_count:6d} faces{hidden}")
+        _out(f"{p.id:6d}  {printable(p.label):<30s} {p.face_count:6d} faces{hidden}")
     unsorted = ctx.library.counts()["unsorted"]
     if unsorted:
         _out(f"{'':6s}  {'(unsorted)':<30s} {unsorted:6d} faces")
@@ -160,8 +238,8 @@ def cmd_show(ctx: Context) -> int:
 
 def cmd_name(ctx: Context) -> int:
     person = ctx.person(ctx.args.person)
-    ctx.library.rename(person.id, " ".join(ctx.args.name))
-    _out(f"{person.id} is now {ctx.library.person(person.id).label}")
+    ctx.library.rename(person.id, clean_name(" ".join(ctx.args.name)))
+    _out(f"{person.id} is now {printable(ctx.library.person(person.id).label)}")
     return 0
 
 
@@ -170,34 +248,37 @@ def cmd_merge(ctx: Context) -> int:
     into = ctx.person(ctx.args.into).id if ctx.args.into else None
     target = ctx.library.merge(ids, into, ctx.args.name)
     p = ctx.library.person(target)
-    _out(f"merged into {p.id}: {p.label}, {p.face_count} faces")
+    _out(f"merged into {p.id}: {printable(p.label)}, {p.face_count} faces")
     return 0
 
 
 def cmd_move(ctx: Context) -> int:
     target = None if ctx.args.person == "new" else ctx.person(ctx.args.person).id
-    pid = ctx.library.move_faces(ctx.args.faces, target)
-    _out(f"moved {len(ctx.args.faces)} face(s) to {pid}: {ctx.library.person(pid).label}")
+    faces = face_ids(ctx.args.faces)
+    pid = ctx.library.move_faces(faces, target)
+    _out(f"moved {len(faces)} face(s) to {pid}: {printable(ctx.library.person(pid).label)}")
     return 0
 
 
 def cmd_reject(ctx: Context) -> int:
+    faces = face_ids(ctx.args.faces)
     person = ctx.person(ctx.args.person)
-    ctx.library.reject(ctx.args.faces, person.id)
-    _out(f"{len(ctx.args.faces)} face(s) marked as not {person.label}")
+    ctx.library.reject(faces, person.id)
+    _out(f"{len(faces)} face(s) marked as not {printable(person.label)}")
     return 0
 
 
 def cmd_hide(ctx: Context) -> int:
     person = ctx.person(ctx.args.person)
     ctx.library.hide(person.id, not ctx.args.show)
-    _out(f"{person.label} is {'shown' if ctx.args.show else 'hidden'}")
+    _out(f"{printable(person.label)} is {'shown' if ctx.args.show else 'hidden'}")
     return 0
 
 
 def cmd_remove(ctx: Context) -> int:
-    ctx.library.remove_faces(ctx.args.faces)
-    _out(f"removed {len(ctx.args.faces)} face(s)")
+    faces = face_ids(ctx.args.faces)
+    ctx.library.remove_faces(faces)
+    _out(f"removed {len(faces)} face(s)")
     return 0
 
 
@@ -205,7 +286,7 @@ def _undo_redo(ctx: Context, fn: Callable[[], str | None], verb: str) -> int:
     done = fn()
     if done is None:
         raise PhotofaceError(f"nothing to {verb}")
-    _out(f"{verb}: {done}")
+    _out(f"{verb}: {printable(done)}")
     return 0
 
 
@@ -248,8 +329,12 @@ def cmd_export(ctx: Context) -> int:
     doc = {"library": str(lib.path), "counts": lib.counts(), "people": people}
     text = json.dumps(doc, indent=1)
     if ctx.args.output:
-        Path(ctx.args.output).write_text(text, encoding="utf-8")
-        _out(f"wrote {ctx.args.output}")
+        out = Path(ctx.args.output).expanduser()
+        try:
+            write_atomic(out, text.encode("utf-8"))
+        except OSError as e:
+            raise PhotofaceError(f"cannot write {out}: {describe_os_error(e)}") from e
+        _out(f"wrote {out}")
     else:
         _out(text)
     return 0
@@ -328,16 +413,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--into", help="the person to keep (default: the named or biggest)")
     p.add_argument("--name", help="the merged person's name (needed when the names differ)")
     p = add("move", cmd_move, "move faces to a person, or to a new one with 'new'")
-    p.add_argument("faces", nargs="+", type=int)
+    p.add_argument("faces", nargs="+", type=_face_id_arg)
     p.add_argument("person", help="id, name or 'new'")
     p = add("reject", cmd_reject, "'not this person': faces leave a person for good")
-    p.add_argument("faces", nargs="+", type=int)
+    p.add_argument("faces", nargs="+", type=_face_id_arg)
     p.add_argument("person", help="id or name")
     p = add("hide", cmd_hide, "hide a person (a stranger); --show shows it again")
     p.add_argument("person", help="id or name")
     p.add_argument("--show", action="store_true")
     p = add("remove", cmd_remove, "remove faces that are not faces (false detections)")
-    p.add_argument("faces", nargs="+", type=int)
+    p.add_argument("faces", nargs="+", type=_face_id_arg)
     add("undo", cmd_undo, "undo the last edit")
     add("redo", cmd_redo, "redo the last undone edit")
     p = add("recluster", cmd_recluster, "group all faces again, keeping every user edit")
@@ -383,8 +468,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         ctx = Context(args)
         return args.fn(ctx)
     except PhotofaceError as e:
-        print(f"photoface: error: {e}", file=sys.stderr)
+        return _error(str(e))
+    except BrokenPipeError:
+        # The reader went away (`photoface people | head`): stop quietly, as Unix tools do.
+        # Output still buffered would fail again at exit, so it goes to the null device.
+        with contextlib.suppress(OSError, ValueError):  # no real stdout (tests)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
         return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    except sqlite3.Error as e:
+        # Last resort: the library failed in a way no command turned into a message.
+        log.debug("library error", exc_info=True)
+        where = ctx.library_path if ctx is not None else "the library"
+        return _error(f"the library {where} cannot be used: {e}")
+    except OSError as e:
+        log.debug("system error", exc_info=True)
+        return _error(
+            f"{e.filename}: {describe_os_error(e)}" if e.filename else describe_os_error(e)
+        )
     finally:
         if ctx is not None:
             ctx.close()
+
+
+def _error(text: str) -> int:
+    print(f"photoface: error: {printable(text)}", file=sys.stderr)
+    return 1

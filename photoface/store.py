@@ -168,11 +168,20 @@ class Library(EditsMixin):
             raise _library_error(self.path, e) from e
         try:
             yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        else:
             self.conn.execute("COMMIT")
+        except sqlite3.OperationalError as e:
+            # A write refused half-way (a read-only file, a full disk, another writer) is the
+            # library's state, not a bug: the same message as when the transaction cannot start.
+            self._rollback()
+            raise _library_error(self.path, e) from e
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        # SQLite itself rolls back on some errors (a full disk, an I/O error).
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
 
     def _q(self, sql: str, args: Sequence[object] = ()) -> list[tuple]:
         return self.conn.execute(sql, args).fetchall()
@@ -386,7 +395,7 @@ class Library(EditsMixin):
         args: list[object] = []
         if search:
             where += " AND pe.name LIKE ? ESCAPE '\\'"
-            args.append("%" + search.replace("\\", "\\\\").replace("%", "\\%") + "%")
+            args.append("%" + _like_escape(search) + "%")
         rows = self._q(
             "SELECT pe.id, pe.name, pe.hidden, count(f.id), "
             "(SELECT f2.id FROM faces f2 WHERE f2.person_id = pe.id AND f2.removed = 0 "
@@ -456,6 +465,11 @@ def from_db(stored: str) -> str:
 
 def _photo(row: tuple) -> Photo:
     return Photo(row[0], row[1], from_db(row[2]), row[3], row[4])
+
+
+def _like_escape(text: str) -> str:
+    """`text` matched literally by LIKE ... ESCAPE '\\': its wildcards `%` and `_` escaped."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _library_error(path: Path, e: sqlite3.OperationalError) -> LibraryError:

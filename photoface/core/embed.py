@@ -19,6 +19,7 @@ META_PREFIX = "photoface."
 # int8 at rest: components of a 128-D unit vector rarely pass +-0.5, so 1/256 steps keep them
 # well resolved; the rare clipped component is absorbed by re-normalising.
 QUANT_SCALE = 256.0
+OUTPUT_NAME = "embedding"
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ class OnnxEmbedder:
         self.info = ModelInfo.from_metadata(meta, source=str(path))
         self.path = Path(path)
         self.batch_size = batch_size
-        self._input = self._session.get_inputs()[0].name
+        self._input = _check_contract(self._session, self.info, self.path)
 
     def embed(self, crops: np.ndarray) -> np.ndarray:
         if len(crops) == 0:
@@ -109,8 +110,65 @@ class OnnxEmbedder:
         out = []
         for i in range(0, len(crops), self.batch_size):
             x = preprocess(crops[i : i + self.batch_size], self.info)
-            out.append(self._session.run(["embedding"], {self._input: x})[0])
+            try:
+                y = self._session.run([OUTPUT_NAME], {self._input: x})[0]
+            except Exception as e:  # onnxruntime raises its own untyped errors
+                raise PhotofaceError(f"the embedding model {self.path} failed: {e}") from e
+            if y.shape != (len(x), self.info.embedding_size):
+                raise PhotofaceError(
+                    f"the embedding model {self.path} gave vectors of shape {y.shape}, not "
+                    f"({len(x)}, {self.info.embedding_size}) as its metadata says"
+                )
+            out.append(y)
         return normalize(np.concatenate(out).astype(np.float32))
+
+
+def _check_contract(session, info: ModelInfo, path: Path) -> str:  # an InferenceSession
+    """The name of the model's input, once its inputs and outputs are seen to follow the model
+    contract (float32 [N,3,S,S] in, [N,D] `embedding` out, S and D as its metadata says): a
+    model that does not fails here with a message, not in the middle of a scan."""
+
+    def wrong(what: str) -> PhotofaceError:
+        return PhotofaceError(
+            f"the embedding model {path} does not follow the model contract: {what}"
+        )
+
+    inputs = session.get_inputs()
+    if len(inputs) != 1:
+        raise wrong(f"it has {len(inputs)} inputs, not one")
+    s = info.input_size
+    if not _shape_fits(inputs[0].shape, [None, 3, s, s]) or inputs[0].type != "tensor(float)":
+        raise wrong(
+            f"its input is {inputs[0].type} {_shape_text(inputs[0].shape)}, not float "
+            f"[N, 3, {s}, {s}] (input_size {s} in its metadata)"
+        )
+    outputs = {o.name: o for o in session.get_outputs()}
+    if OUTPUT_NAME not in outputs:
+        names = ", ".join(repr(n) for n in outputs) or "none"
+        raise wrong(f"it has no output named {OUTPUT_NAME!r} (its outputs: {names})")
+    out = outputs[OUTPUT_NAME]
+    if not _shape_fits(out.shape, [None, info.embedding_size]):
+        raise wrong(
+            f"its output is {_shape_text(out.shape)}, not [N, {info.embedding_size}] "
+            f"(embedding_size {info.embedding_size} in its metadata)"
+        )
+    return str(inputs[0].name)
+
+
+def _shape_fits(shape: list[object] | None, want: list[int | None]) -> bool:
+    """A declared shape (ints for fixed sizes, names or None for free ones) against `want`
+    (None: any size)."""
+    if shape is None:
+        return True  # the model does not say; a wrong one still fails on its first batch
+    if len(shape) != len(want):
+        return False
+    return all(
+        w is None or not isinstance(d, int) or d == w for d, w in zip(shape, want, strict=True)
+    )
+
+
+def _shape_text(shape: list[object] | None) -> str:
+    return "[" + ", ".join("?" if d is None else str(d) for d in shape or []) + "]"
 
 
 def normalize(v: np.ndarray) -> np.ndarray:
@@ -149,7 +207,15 @@ def load_default_embedder(threads: int = 2) -> OnnxEmbedder:
     from photoface import paths
 
     override = os.environ.get("PHOTOFACE_MODEL")
-    path = Path(override) if override else find_model(paths.bundled_models_dir())
-    if path is None:
+    if override:
+        # Asked for by name: a missing file is a mistake to report, not "no model installed".
+        path = Path(override).expanduser()
+        if not path.exists():
+            raise PhotofaceError(f"PHOTOFACE_MODEL is set to {override}, which does not exist")
+        if not path.is_file():
+            raise PhotofaceError(f"PHOTOFACE_MODEL is set to {override}, which is not a file")
+        return OnnxEmbedder(path, threads=threads)
+    found = find_model(paths.bundled_models_dir())
+    if found is None:
         raise ModelMissingError(NO_MODEL_HELP)
-    return OnnxEmbedder(path, threads=threads)
+    return OnnxEmbedder(found, threads=threads)
