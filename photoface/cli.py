@@ -258,23 +258,29 @@ def cmd_export(ctx: Context) -> int:
 def cmd_xmp_export(ctx: Context) -> int:
     from photoface import xmp
 
-    items = xmp.export(ctx.library, dry_run=ctx.args.dry_run, include_hidden=ctx.args.hidden)
+    r = xmp.export(ctx.library, dry_run=ctx.args.dry_run, include_hidden=ctx.args.hidden)
     verb = "would write" if ctx.args.dry_run else "wrote"
-    for it in items:
-        names = ", ".join(sorted({r.name for r in it.regions}))
+    for it in r.written:
+        names = ", ".join(sorted({reg.name for reg in it.regions}))
         how = "merge into" if it.existed else "new"
         _out(f"{verb} {it.sidecar} ({how}): {names}")
-    _out(f"{len(items)} sidecar(s) {verb}; the photos themselves are never modified")
-    return 0
+    for s in r.skipped:
+        _out(f"skipped {s.sidecar}: {s.reason}")
+    skipped = f", skipped {len(r.skipped)} (reasons above)" if r.skipped else ""
+    _out(f"{verb} {len(r.written)} sidecar(s){skipped}; the photos themselves are never modified")
+    return 1 if r.skipped else 0
 
 
 def cmd_xmp_import(ctx: Context) -> int:
     from photoface import xmp
 
     r = xmp.import_regions(ctx.library)
-    _out(f"read {r.sidecars} sidecar(s): {r.named_faces} faces named ({r.people} people), "
+    for s in r.skipped:
+        _out(f"skipped {s.sidecar}: {s.reason}")
+    skipped = f", skipped {len(r.skipped)} (reasons above)" if r.skipped else ""
+    _out(f"read {r.sidecars} sidecar(s){skipped}: {r.named_faces} faces named ({r.people} people), "
          f"{r.unmatched_regions} region(s) matched no detected face")  # fmt: skip
-    return 0
+    return 1 if r.skipped else 0
 
 
 def cmd_info(ctx: Context) -> int:
