@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 
 # A sidecar is a few KB; anything near this is not one.
 MAX_SIDECAR_BYTES = 16 * 2**20
-# Our own marks: on each region we wrote, and the PersonInImage names we added.
+# Our own marks: on each region we wrote ("region": we made it; "name": we named someone else's
+# region, whose box stays as they drew it), and the PersonInImage names we added.
 PF_URI = "urn:photoface:xmp:1.0/"
 PF_PREFIX = "photoface"
 RDF_URI = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -47,6 +48,7 @@ _LIST = f"{_REGIONS}/mwg-rs:RegionList"
 _PERSONS = "Xmp.iptcExt.PersonInImage"
 _OUR_PERSONS = f"Xmp.{PF_PREFIX}.PersonInImage"
 _OUR_MARK = f"{PF_PREFIX}:Exported"
+_MADE_REGION, _MADE_NAME = "region", "name"
 # The fields of a region photoface writes; a region of ours with any other field was touched by
 # someone else, so it is kept (only our name comes off) when we no longer need it.
 _OUR_FIELDS = {"", "mwg-rs:Name", "mwg-rs:Type", "mwg-rs:Area", _OUR_MARK}
@@ -139,6 +141,8 @@ def _check_sidecar(path: Path) -> os.stat_result | None:
         raise SidecarError("a link; photoface neither reads nor writes sidecars through links")
     if stat.S_ISDIR(st.st_mode):
         raise SidecarError("a folder, not a file")
+    if stat.S_ISFIFO(st.st_mode):
+        raise SidecarError("a FIFO (named pipe), not a file")
     if not stat.S_ISREG(st.st_mode):
         raise SidecarError("not a regular file")
     return st
@@ -213,6 +217,10 @@ class _Entry:
     @property
     def ours(self) -> bool:
         return _OUR_MARK in self.fields
+
+    @property
+    def made_by_us(self) -> bool:
+        return self.text(_OUR_MARK) == _MADE_REGION
 
     @property
     def is_face(self) -> bool:
@@ -324,23 +332,25 @@ def _merge_regions(entries: list[_Entry], regions: list[Region], size: tuple[int
         best = max(scored, default=(0.0, -1))
         if best[0] >= _MATCH_IOU:
             e = entries[best[1]]
-            if e.ours:  # our box: follow the face; someone else's box stays as they drew it
+            if e.made_by_us:  # our box follows the face; someone else's stays as they drew it
                 e.fields.update(_area(r, size))
+            made = _MADE_REGION if e.made_by_us else _MADE_NAME
         else:
             e = _Entry({"": _text('type="Struct"'), **_area(r, size)})
             entries.append(e)
-            best = (0.0, len(entries) - 1)
+            best, made = (0.0, len(entries) - 1), _MADE_REGION
         claimed.add(best[1])
         e.fields["mwg-rs:Name"] = _text(r.name)
         e.fields["mwg-rs:Type"] = _text(r.kind)
-        e.fields[_OUR_MARK] = _text("True")
+        e.fields[_OUR_MARK] = _text(made)
     for i, e in reversed(list(enumerate(entries))):
         if i in claimed or not e.ours:
             continue
-        if set(e.fields) <= _OUR_FIELDS:
+        if e.made_by_us and set(e.fields) <= _OUR_FIELDS:
             del entries[i]
         else:
-            del e.fields["mwg-rs:Name"], e.fields[_OUR_MARK]
+            e.fields.pop("mwg-rs:Name", None)
+            del e.fields[_OUR_MARK]
 
 
 def merge(packet: Packet | None, regions: list[Region], size: tuple[int, int]) -> str:
