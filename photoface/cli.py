@@ -278,8 +278,9 @@ def cmd_xmp_import(ctx: Context) -> int:
     for s in r.skipped:
         _out(f"skipped {s.sidecar}: {s.reason}")
     skipped = f", skipped {len(r.skipped)} (reasons above)" if r.skipped else ""
-    _out(f"read {r.sidecars} sidecar(s){skipped}: {r.named_faces} faces named ({r.people} people), "
-         f"{r.unmatched_regions} region(s) matched no detected face")  # fmt: skip
+    named = f"{r.named_faces} faces named ({r.people} people)"
+    unmatched = f"{r.unmatched_regions} region(s) matched no detected face"
+    _out(f"read {r.sidecars} sidecar(s){skipped}: {named}, {unmatched}")
     return 1 if r.skipped else 0
 
 
@@ -354,14 +355,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(
         "xmp-export",
         cmd_xmp_export,
-        "write named faces to XMP sidecars (MWG regions), merging into existing ones",
+        "write named faces to XMP sidecars (MWG regions), merging into existing ones; a sidecar "
+        "that cannot be merged safely is skipped with its reason (exit code 1)",
     )
     p.add_argument("--dry-run", action="store_true", help="only list what would be written")
     p.add_argument("--hidden", action="store_true", help="include hidden people")
     add(
         "xmp-import",
         cmd_xmp_import,
-        "name faces from MWG regions in sidecars next to the photos (e.g. from digiKam)",
+        "name faces from MWG regions in sidecars next to the photos (e.g. from digiKam); "
+        "an unreadable sidecar is skipped with its reason (exit code 1)",
     )
     add("info", cmd_info, "library location, counts and models")
     p = add(

@@ -148,6 +148,21 @@ def _check_sidecar(path: Path) -> os.stat_result | None:
     return st
 
 
+def _root_span(text: str, tag: str) -> tuple[int, int]:
+    """Where the root element starts and ends in a well-formed document: what lies around it
+    (the xpacket wrapper, comments) is kept as it was, since the XMP toolkit drops it."""
+    start = _PROLOG.match(text).end()
+    m = re.match(r"<([^\s/>]+)", text[start:])
+    local = tag.rpartition("}")[2]
+    if m is None or m[1].rpartition(":")[2] != local:  # e.g. a DOCTYPE with an internal subset
+        raise SidecarError("unusual XML before the packet; photoface leaves it alone")
+    close = text.rfind(f"</{m[1]}")
+    end = text.find(">", close) + 1 if close >= 0 else text.find("/>", start) + 2
+    if end <= start + 1:
+        raise SidecarError("unusual XML after the packet; photoface leaves it alone")
+    return start, end
+
+
 def parse_packet(raw: bytes) -> Packet:
     """Parse a sidecar's bytes; SidecarError when they are not a well-formed XMP packet."""
     try:
@@ -166,10 +181,7 @@ def parse_packet(raw: bytes) -> Packet:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise SidecarError("not UTF-8 text; photoface only merges into UTF-8 sidecars") from e
-    start = _PROLOG.match(text).end()
-    qname = re.match(r"<([^\s/>]+)", text[start:]).group(1)
-    end = text.rfind(f"</{qname}")
-    end = text.index(">", end) + 1 if end >= 0 else text.index("/>", start) + 2
+    start, end = _root_span(text, root.tag)
     body = text[start:end]
     if wrap:  # libexiv2 recognises a packet by its wrapper, the toolkit takes a bare rdf:RDF
         body = f'<x:xmpmeta xmlns:x="{META_URI}">{body}</x:xmpmeta>'
@@ -185,7 +197,8 @@ def parse_packet(raw: bytes) -> Packet:
     data = exiv2.XmpData()
     for datum in image.xmpData():  # a copy that outlives the image
         data.add(exiv2.XmpKey(datum.key()), datum.getValue())
-    return Packet(text[:start], text[end:], data)
+    bom = "\ufeff" if raw.startswith(b"\xef\xbb\xbf") else ""
+    return Packet(bom + text[:start], text[end:], data)
 
 
 def load_sidecar(path: Path) -> Packet | None:

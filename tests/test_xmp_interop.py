@@ -220,16 +220,8 @@ def test_an_exiftool_sidecar_read_back_by_exiftool(album, capsys):
     assert side.read_text().rstrip().endswith("<?xpacket end='w'?>")
     assert sums(album) == photos
 
-
-@needs_exiftool
-def test_a_new_sidecar_reads_in_exiftool(album, capsys):
-    assert main(["xmp-export"]) == 0
-    tags = read_back(album / "trip/face_1.jpg.xmp")
-    assert tags["XMP-iptcExt:PersonInImage"] == ["Eileen"]
-    (region,) = tags["XMP-mwg-rs:RegionInfo"]["RegionList"]
-    assert region["Name"] == "Eileen" and region["Area"]["Unit"] == "normalized"
-    assert tags["XMP-mwg-rs:RegionInfo"]["AppliedToDimensions"] == {
-        "H": 480,
-        "Unit": "pixel",
-        "W": 480,
-    }
+    new = read_back(album / "trip/face_1.jpg.xmp")  # a sidecar of ours alone reads too
+    assert new["XMP-iptcExt:PersonInImage"] == ["Eileen"]
+    assert [r["Name"] for r in new["XMP-mwg-rs:RegionInfo"]["RegionList"]] == ["Eileen"]
+    dims = new["XMP-mwg-rs:RegionInfo"]["AppliedToDimensions"]
+    assert dims == {"H": 480, "Unit": "pixel", "W": 480}
