@@ -33,8 +33,6 @@ log = logging.getLogger(__name__)
 
 # A sidecar is a few KB; anything near this is not one.
 MAX_SIDECAR_BYTES = 16 * 2**20
-# Our own marks: on each region we wrote ("region": we made it; "name": we named someone else's
-# region, whose box stays as they drew it), and the PersonInImage names we added.
 PF_URI = "urn:photoface:xmp:1.0/"
 PF_PREFIX = "photoface"
 RDF_URI = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -46,6 +44,8 @@ _REGIONS = "Xmp.mwg-rs.Regions"
 _DIMS = f"{_REGIONS}/mwg-rs:AppliedToDimensions"
 _LIST = f"{_REGIONS}/mwg-rs:RegionList"
 _PERSONS = "Xmp.iptcExt.PersonInImage"
+# Our own marks: on each region we wrote ("region": we made it; "name": we named someone else's
+# region, whose box stays as they drew it), and the PersonInImage names we added.
 _OUR_PERSONS = f"Xmp.{PF_PREFIX}.PersonInImage"
 _OUR_MARK = f"{PF_PREFIX}:Exported"
 _MADE_REGION, _MADE_NAME = "region", "name"
@@ -127,8 +127,12 @@ def _exiv2_complaints() -> Iterator[list[str]]:
 
 
 def _register_ours() -> None:
-    if PF_PREFIX not in exiv2.XmpProperties.registeredNamespaces().values():
-        exiv2.XmpProperties.registerNs(PF_URI, PF_PREFIX)
+    try:
+        if exiv2.XmpProperties.ns(PF_PREFIX) == PF_URI:
+            return
+    except exiv2.Exiv2Error:  # not registered yet
+        pass
+    exiv2.XmpProperties.registerNs(PF_URI, PF_PREFIX)
 
 
 def _check_sidecar(path: Path) -> os.stat_result | None:
