@@ -68,7 +68,7 @@ class Region:
     kind: str = "Face"
 
 
-def clean_name(name: str | None) -> str | None:
+def _clean_name(name: str | None) -> str | None:
     """A name read from a sidecar with control characters dropped and whitespace collapsed
     (a newline or tab in it must not forge a second line of output); None when nothing is left."""
     if name is None:
@@ -268,7 +268,7 @@ def regions_of(packet: Packet, size: tuple[int, int]) -> list[Region]:
     """The named MWG regions of a packet as pixel boxes for a photo of `size` (width, height)."""
     out = []
     for e in _entries(packet.data):
-        name, box = clean_name(e.text("mwg-rs:Name")), e.box(size)
+        name, box = _clean_name(e.text("mwg-rs:Name")), e.box(size)
         if name and box is not None:
             out.append(Region(name, box, e.text("mwg-rs:Type") or "Face"))
     return out

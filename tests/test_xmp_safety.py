@@ -266,7 +266,7 @@ def test_names_from_sidecars_cannot_forge_lines(album, capsys):
 
 
 def test_clean_name():
-    assert xmp.clean_name(" Ann \n\t Lee\x00 ") == "Ann Lee"
-    assert xmp.clean_name("\x1b[31m") == "[31m"
-    assert xmp.clean_name("\n\t ") is None
-    assert xmp.clean_name("Zoë\u200dX") == "Zoë\u200dX"  # a joiner is part of a name
+    assert xmp._clean_name(" Ann \n\t Lee\x00 ") == "Ann Lee"
+    assert xmp._clean_name("\x1b[31m") == "[31m"
+    assert xmp._clean_name("\n\t ") is None
+    assert xmp._clean_name("Zoë\u200dX") == "Zoë\u200dX"  # a joiner is part of a name
