@@ -343,23 +343,30 @@ def cmd_export(ctx: Context) -> int:
 def cmd_xmp_export(ctx: Context) -> int:
     from photoface import xmp
 
-    items = xmp.export(ctx.library, dry_run=ctx.args.dry_run, include_hidden=ctx.args.hidden)
+    r = xmp.export(ctx.library, dry_run=ctx.args.dry_run, include_hidden=ctx.args.hidden)
     verb = "would write" if ctx.args.dry_run else "wrote"
-    for it in items:
-        names = ", ".join(sorted({r.name for r in it.regions}))
+    for it in r.written:
+        names = ", ".join(sorted({reg.name for reg in it.regions}))
         how = "merge into" if it.existed else "new"
         _out(f"{verb} {it.sidecar} ({how}): {names}")
-    _out(f"{len(items)} sidecar(s) {verb}; the photos themselves are never modified")
-    return 0
+    for s in r.skipped:
+        _out(f"skipped {s.sidecar}: {s.reason}")
+    skipped = f", skipped {len(r.skipped)} (reasons above)" if r.skipped else ""
+    _out(f"{verb} {len(r.written)} sidecar(s){skipped}; the photos themselves are never modified")
+    return 1 if r.skipped else 0
 
 
 def cmd_xmp_import(ctx: Context) -> int:
     from photoface import xmp
 
     r = xmp.import_regions(ctx.library)
-    _out(f"read {r.sidecars} sidecar(s): {r.named_faces} faces named ({r.people} people), "
-         f"{r.unmatched_regions} region(s) matched no detected face")  # fmt: skip
-    return 0
+    for s in r.skipped:
+        _out(f"skipped {s.sidecar}: {s.reason}")
+    skipped = f", skipped {len(r.skipped)} (reasons above)" if r.skipped else ""
+    named = f"{r.named_faces} faces named ({r.people} people)"
+    unmatched = f"{r.unmatched_regions} region(s) matched no detected face"
+    _out(f"read {r.sidecars} sidecar(s){skipped}: {named}, {unmatched}")
+    return 1 if r.skipped else 0
 
 
 def cmd_info(ctx: Context) -> int:
@@ -434,14 +441,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(
         "xmp-export",
         cmd_xmp_export,
-        "write named faces to XMP sidecars (MWG regions), merging into existing ones",
+        "write named faces to XMP sidecars (MWG regions), merging into existing ones; a sidecar "
+        "that cannot be merged safely is skipped with its reason (exit code 1)",
     )
     p.add_argument("--dry-run", action="store_true", help="only list what would be written")
     p.add_argument("--hidden", action="store_true", help="include hidden people")
     add(
         "xmp-import",
         cmd_xmp_import,
-        "name faces from MWG regions in sidecars next to the photos (e.g. from digiKam)",
+        "name faces from MWG regions in sidecars next to the photos (e.g. from digiKam); "
+        "an unreadable sidecar is skipped with its reason (exit code 1)",
     )
     add("info", cmd_info, "library location, counts and models")
     p = add(
