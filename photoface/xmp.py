@@ -14,7 +14,6 @@ import logging
 import os
 import re
 import stat
-import unicodedata
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ import numpy as np
 
 from photoface.errors import PhotofaceError
 from photoface.fileio import UnsafeFileError, describe_os_error, read_regular, write_atomic
+from photoface.names import clean_name
 from photoface.store import Library
 
 log = logging.getLogger(__name__)
@@ -69,12 +69,14 @@ class Region:
 
 
 def _clean_name(name: str | None) -> str | None:
-    """A name read from a sidecar with control characters dropped and whitespace collapsed
-    (a newline or tab in it must not forge a second line of output); None when nothing is left."""
+    """A name read from a sidecar as the library stores names (a newline or tab in it must not
+    forge a second line of output); None when it is not a usable name."""
     if name is None:
         return None
-    kept = "".join(c for c in name if c.isspace() or unicodedata.category(c) != "Cc")
-    return " ".join(kept.split()) or None
+    try:
+        return clean_name(name)
+    except PhotofaceError:
+        return None
 
 
 # --- sidecar names ---------------------------------------------------------------------------
