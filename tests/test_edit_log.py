@@ -173,3 +173,16 @@ def fill_library_more(lib: Library, x: np.ndarray) -> None:
             PhotoRecord(f"more{start + i}", f"/photos/m{start + i}.jpg", 1, 1, 640, 480, "fake"),
             [face],
         )
+
+
+def test_a_no_outlives_the_regroup_that_empties_its_person(lib):
+    """'Not this person' against an automatic person is kept when a regroup empties it."""
+    person = _person_of(lib, 1)
+    lib.reject([1], person)
+    lib.move_faces([2, 3], None)  # the person's other faces go elsewhere: it is empty now
+    recluster(lib, FakeEmbedder().info, PARAMS)
+    assert lib._q("SELECT face_id, person_id FROM rejections") == [(1, person)]
+    for _ in range(2):
+        lib.undo()
+    assert lib._q("SELECT count(*) FROM rejections")[0][0] == 0
+    assert lib.face(1).person_id == person
