@@ -77,16 +77,16 @@ def build_corpus(root: Path) -> dict[str, tuple[Path, str]]:
 @pytest.fixture
 def deny_locked(monkeypatch):
     """Root reads any file, so 'unreadable' is simulated at the one place files are read."""
-    import photoface.core.imaging as imaging
+    from photoface import fileio
 
-    real = Path.read_bytes
+    real = fileio.read_regular
 
-    def read_bytes(self: Path) -> bytes:
-        if self.name == "locked.jpg":
-            raise PermissionError(13, "Permission denied", str(self))
-        return real(self)
+    def read_regular(path: Path | str, max_bytes: int = fileio.MAX_READ_BYTES) -> bytes:
+        if Path(path).name == "locked.jpg":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, max_bytes)
 
-    monkeypatch.setattr(imaging.Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(fileio, "read_regular", read_regular)
 
 
 def test_every_fault_is_recorded_or_scanned_and_the_scan_goes_on(tmp_path, deny_locked):
