@@ -606,7 +606,11 @@ def _is_environment(e: sqlite3.OperationalError) -> bool:
 
 
 _ENVIRONMENT_ERRORS = (
-    "SQLITE_FULL", "SQLITE_READONLY", "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR",
+    "SQLITE_FULL",
+    "SQLITE_READONLY",
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_IOERR",
     "SQLITE_CANTOPEN",
 )
 

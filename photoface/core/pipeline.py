@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -103,8 +104,12 @@ class _Read:
     reason: str = ""
 
 
-def _read(path: Path, known_files: dict[str, tuple[int, int]], known_hashes: set[str],
-          options: ScanOptions) -> _Read:  # fmt: skip
+def _read(
+    path: Path,
+    known_files: dict[str, tuple[int, int]],
+    known_hashes: set[str],
+    options: ScanOptions,
+) -> _Read:
     """Stat, read, hash and decode one file (runs on the read-ahead thread; no library use)."""
     item = _Read(key=os.path.abspath(path))
     try:
@@ -163,7 +168,7 @@ class _ReadAhead:
     def next(self) -> _Read | None:
         """The next file's result (None: no more files); waits for it, Ctrl+C included."""
         item = self._results.get()
-        return None if item is self._END else item  # type: ignore[return-value]
+        return None if item is self._END else cast(_Read, item)
 
     def stop(self) -> None:
         self._stop.set()
