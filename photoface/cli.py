@@ -119,6 +119,12 @@ def cmd_scan(ctx: Context) -> int:
         f" {last.moved} moved or duplicate, {last.errors} errors), {last.faces} faces found "
         f"in {last.elapsed:.1f}s ({rate:.1f} new photos/s)"
     )
+    if last.missing:
+        gone = f"{last.missing} photo(s) gone from their folder: kept, marked missing"
+        _out(f"  {gone} (photoface errors lists them)")
+    if last.retired_faces:
+        changed = f"{last.retired_faces} face(s) of photos changed on disk left their people"
+        _out(f"  {changed} (photoface undo brings them back)")
     for path, reason in last.error_list[:20]:
         _out(f"  error: {path}: {reason}")
     if len(last.error_list) > 20:

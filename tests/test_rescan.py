@@ -86,7 +86,7 @@ def test_a_photo_edited_in_place_retires_its_old_faces_and_undo_brings_them_back
 
     # Edited in place: the same name now holds a landscape, no face.
     save_jpeg(np.full((300, 400, 3), 90, np.uint8), edited)
-    cli_scan(album, capsys)
+    assert "1 face(s) of photos changed on disk left their people" in cli_scan(album, capsys)
     with home_library() as lib:
         new = lib.photo_by_path(str(edited))
         assert new.hash != old.hash and not new.missing
@@ -147,7 +147,7 @@ def test_a_deleted_photo_is_missing_not_pruned_and_a_vanished_folder_changes_not
     files["face1"].unlink()  # deleted from a folder that is still there
     (album / "away").rename(tmp_path / "unplugged")  # a subfolder that is not there now
     last = run(lib, album, detector)
-    assert last.total == 4 and last.unchanged == 4
+    assert last.total == 4 and last.unchanged == 4 and last.missing == 1
     assert faces_table(lib) == before, "nothing pruned"
     assert {p.id for p in lib.photos()} == photos_before
     deleted = lib.photo_by_path(str(files["face1"]))

@@ -42,6 +42,8 @@ class ScanProgress:
     unchanged: int = 0
     moved: int = 0
     errors: int = 0
+    missing: int = 0  # files found gone from their folder, marked missing
+    retired_faces: int = 0  # faces of photos changed in place, out of their people (undoable)
     current: str = ""
     elapsed: float = 0.0
     eta: float | None = None  # seconds left, once there is a rate to go by
@@ -208,17 +210,18 @@ def scan(
     if gone:
         log.info("%d photo file(s) under %s are gone; marked missing", len(gone), root)
         library.mark_missing(gone)
-    library.retire_orphans()  # left by a scan killed between two steps, or by schema 1
+    retired = library.retire_orphans()  # left by a scan killed between two steps, or schema 1
     known_files = library.known_files()
     known_hashes = library.photo_hashes()
     t0 = time.monotonic()
-    prog = ScanProgress(done=0, total=len(files))
+    prog = ScanProgress(done=0, total=len(files), missing=len(gone), retired_faces=retired)
     errors: list[tuple[str, str]] = []
     pending: list[_Pending] = []
     seen: set[str] = set()  # new contents of this scan, stored or pending
     worked = 0  # photos that needed real work, for the ETA
 
     def flush() -> None:
+        nonlocal prog
         crops = [c for p in pending for c in p.crops]
         if crops and embedder is not None:
             codes = quantize(embedder.embed(np.stack(crops)))
@@ -237,7 +240,8 @@ def scan(
                 displaced.add(pending[0].displaced)
             pending.pop(0)
         if displaced:
-            library.retire_orphans(displaced)
+            retired = library.retire_orphans(displaced)
+            prog = replace(prog, retired_faces=prog.retired_faces + retired)
 
     def read(path: Path) -> _Read:
         return _read(path, known_files, known_hashes, options)
@@ -271,7 +275,8 @@ def scan(
                 if existing is not None:
                     displaced = library.add_path(existing.id, item.key, item.size, item.mtime)
                     if displaced is not None:
-                        library.retire_orphans([displaced])
+                        retired = library.retire_orphans([displaced])
+                        prog = replace(prog, retired_faces=prog.retired_faces + retired)
                 prog = replace(prog, moved=prog.moved + 1)
             else:
                 assert item.loaded is not None and item.size is not None
