@@ -219,8 +219,7 @@ class Library(EditsMixin):
         return sorted(self._build_photos(rows, all_paths=True), key=lambda ph: ph.path)
 
     def missing_photos(self) -> list[Photo]:
-        """Photos none of whose paths held the file at the last scan that looked (not retired
-        ones)."""
+        """Photos whose every path was found gone by the scans (retired ones left out)."""
         rows = self._q(
             f"SELECT {_PHOTO_COLS} FROM photos p WHERE p.id IN (SELECT photo_id FROM photo_paths "
             "GROUP BY photo_id HAVING min(missing) = 1)"
