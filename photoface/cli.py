@@ -172,18 +172,20 @@ def cmd_scan(ctx: Context) -> int:
         _ensure_embedded(ctx, embedder)
     tty = sys.stderr.isatty() and not ctx.args.quiet
     last = None
-    cancel = threading.Event()
+    options = ScanOptions(max_side=ctx.settings.max_side)
+    steps = scan(ctx.library, root, detector, embedder, threading.Event(), options)
     try:
-        for p in scan(ctx.library, root, detector, embedder, cancel,
-                      ScanOptions(max_side=ctx.settings.max_side)):  # fmt: skip
+        for p in steps:
             last = p
             if tty:
                 print("\r" + _progress_line(p), end="", file=sys.stderr, flush=True)
             elif not ctx.args.quiet and (p.done % 100 == 0 or p.finished):
                 print(_progress_line(p), file=sys.stderr, flush=True)
     except KeyboardInterrupt:
-        print("\ninterrupted: what was scanned is kept; run the scan again to go on.",
-              file=sys.stderr)  # fmt: skip
+        steps.close()  # stores the photos it had decoded before it stops
+        done = f"{last.done} of {last.total} photos" if last else "no photos"
+        message = f"interrupted after {done}: what was scanned is kept; scan again to go on."
+        print("\n" + message, file=sys.stderr)
         return 130
     if tty:
         print(file=sys.stderr)
@@ -194,6 +196,12 @@ def cmd_scan(ctx: Context) -> int:
         f" {last.moved} moved or duplicate, {last.errors} errors), {last.faces} faces found "
         f"in {last.elapsed:.1f}s ({rate:.1f} new photos/s)"
     )
+    if last.missing:
+        gone = f"{last.missing} photo(s) gone from their folder: kept, marked missing"
+        _out(f"  {gone} (photoface errors lists them)")
+    if last.retired_faces:
+        changed = f"{last.retired_faces} face(s) of photos changed on disk left their people"
+        _out(f"  {changed} (photoface undo brings them back)")
     for path, reason in last.error_list[:20]:
         _out(f"  error: {path}: {reason}")
     if len(last.error_list) > 20:
@@ -228,11 +236,13 @@ def cmd_people(ctx: Context) -> int:
 def cmd_show(ctx: Context) -> int:
     person = ctx.person(ctx.args.person)
     _out(f"{person.id}: {person.label}, {person.face_count} faces")
-    by_photo: dict[str, list[int]] = {}
+    by_photo: dict[int, list[int]] = {}
     for f in ctx.library.faces_of_person(person.id):
-        by_photo.setdefault(f.path, []).append(f.id)
-    for path in sorted(by_photo):
-        _out(f"  {path}  (face {', '.join(map(str, by_photo[path]))})")
+        by_photo.setdefault(f.photo_id, []).append(f.id)
+    photos = sorted((ctx.library.photo(pid) for pid in by_photo), key=lambda ph: ph.path)
+    for photo in photos:
+        gone = "  [missing: the file is not there]" if photo.missing else ""
+        _out(f"  {photo.path}  (face {', '.join(map(str, by_photo[photo.id]))}){gone}")
     return 0
 
 
@@ -315,6 +325,8 @@ def cmd_recluster(ctx: Context) -> int:
 def cmd_errors(ctx: Context) -> int:
     for path, reason in ctx.library.scan_errors():
         _out(f"{path}: {reason}")
+    for photo in ctx.library.missing_photos():
+        _out(f"{photo.path}: missing (not found at the last scan; its faces are kept)")
     return 0
 
 
@@ -434,7 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("redo", cmd_redo, "redo the last undone edit")
     p = add("recluster", cmd_recluster, "group all faces again, keeping every user edit")
     p.add_argument("--threshold", type=float, help="merge distance (squared L2, 0-4)")
-    add("errors", cmd_errors, "list photos that could not be read, with the reason")
+    add("errors", cmd_errors, "list photos that could not be read (and why) or are missing")
     p = add("export", cmd_export, "export people and faces")
     p.add_argument("--json", action="store_true", required=True, help="as JSON (the format)")
     p.add_argument("-o", "--output", help="file to write (default: standard output)")

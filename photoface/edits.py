@@ -308,6 +308,43 @@ class EditsMixin:
                     )
         return out
 
+    def retire_photos(self, photo_ids: Sequence[int]) -> int:
+        """Photos whose path now holds other content (edited in place): their faces leave their
+        people and are hidden, kept so undo brings them back; the photos are marked retired (a
+        mark undo leaves, so a later scan does not retire them again). Returns faces retired."""
+        ids = sorted({int(p) for p in photo_ids})
+        faces: list[int] = []
+        people: set[int] = set()
+        for chunk in _chunks(ids):
+            sql = "SELECT id, person_id FROM faces WHERE removed = 0 AND photo_id IN ({})"
+            for fid, pid in self._q(sql.format(_marks(len(chunk))), chunk):
+                faces.append(fid)
+                if pid is not None:
+                    people.add(pid)
+
+        def mark_retired(c: sqlite3.Connection) -> None:
+            now = time.time()
+            for chunk in _chunks(ids):
+                c.execute(
+                    f"UPDATE photos SET retired_at = ? WHERE id IN ({_marks(len(chunk))})",
+                    (now, *chunk),
+                )
+
+        if not faces:
+            with self.transaction() as c:
+                mark_retired(c)
+            return 0
+        what = f"Retire {len(faces)} face(s) of {len(ids)} photo(s) changed on disk"
+        with self._edit("retire", what, faces, people):
+            for chunk in _chunks(faces):
+                self.conn.execute(
+                    "UPDATE faces SET removed = 1, person_id = NULL, locked = 0 "
+                    f"WHERE id IN ({_marks(len(chunk))})",
+                    chunk,
+                )
+            mark_retired(self.conn)
+        return len(faces)
+
     # --- undo / redo ------------------------------------------------------------------------
 
     def undo(self) -> str | None:

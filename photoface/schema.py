@@ -66,6 +66,27 @@ MIGRATIONS: list[str] = [
     );
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # 2: every path a content was seen at (copies), files gone missing, retired contents.
+    # A path belongs to one content; a content whose last path got other content is retired
+    # (retired_at set, its faces taken out of people by an undoable edit). Of the duplicate rows
+    # an older version could leave for one path, the newest keeps the path; the next scan
+    # retires the others.
+    """
+    CREATE TABLE photo_paths (
+        path TEXT PRIMARY KEY,
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        missing INTEGER NOT NULL DEFAULT 0,
+        seen_at REAL NOT NULL
+    );
+    CREATE INDEX photo_paths_photo ON photo_paths(photo_id);
+    ALTER TABLE photos ADD COLUMN retired_at REAL;
+    INSERT INTO photo_paths(path, photo_id, size, mtime_ns, missing, seen_at)
+        SELECT path, id, size, mtime_ns, 0, scanned_at FROM photos AS p
+        WHERE id = (SELECT max(id) FROM photos AS q WHERE q.path = p.path)
+        ORDER BY id;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -76,11 +76,16 @@ class Face:
 
 @dataclass(frozen=True)
 class Photo:
+    """One content. `path` is the first recorded path that holds the file now (else the first
+    recorded one); `missing` says none does: deleted, on an unplugged drive, or retired."""
+
     id: int
     hash: str
     path: str
     width: int
     height: int
+    missing: bool = False
+    paths: tuple[str, ...] = ()  # every recorded path, those present at the last scan first
 
 
 @dataclass(frozen=True)
@@ -169,19 +174,15 @@ class Library(EditsMixin):
         try:
             yield self.conn
             self.conn.execute("COMMIT")
-        except sqlite3.OperationalError as e:
-            # A write refused half-way (a read-only file, a full disk, another writer) is the
-            # library's state, not a bug: the same message as when the transaction cannot start.
-            self._rollback()
-            raise _library_error(self.path, e) from e
-        except BaseException:
-            self._rollback()
+        except BaseException as e:
+            if self.conn.in_transaction:  # SQLite may have rolled back already (a full disk)
+                try:
+                    self.conn.execute("ROLLBACK")
+                except sqlite3.Error as rollback_error:
+                    log.warning("rollback failed: %s", rollback_error)
+            if isinstance(e, sqlite3.OperationalError) and _is_environment(e):
+                raise _library_error(self.path, e) from e
             raise
-
-    def _rollback(self) -> None:
-        # SQLite itself rolls back on some errors (a full disk, an I/O error).
-        if self.conn.in_transaction:
-            self.conn.execute("ROLLBACK")
 
     def _q(self, sql: str, args: Sequence[object] = ()) -> list[tuple]:
         return self.conn.execute(sql, args).fetchall()
@@ -197,57 +198,156 @@ class Library(EditsMixin):
             c.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
     # --- photos -----------------------------------------------------------------------------
+    # A photo is its content (hash); photo_paths holds every path it was seen at, each path
+    # belonging to one content. A path whose file is gone is marked missing, never deleted; a
+    # content left without any path (its only path got other content) is retired. photos.path
+    # is the path last seen: what a retired content is shown by.
 
     def known_files(self) -> dict[str, tuple[int, int]]:
-        """path -> (size, mtime_ns) for every photo and recorded error: the rescan fast path."""
-        rows = self._q("SELECT path, size, mtime_ns FROM photos")
+        """path -> (size, mtime_ns) for every present path and recorded error: the rescan fast
+        path. Missing paths are left out, so a file that comes back is read again."""
+        rows = self._q("SELECT path, size, mtime_ns FROM photo_paths WHERE missing = 0")
         rows += self._q("SELECT path, size, mtime_ns FROM scan_errors")
         return {from_db(p): (s, m) for p, s, m in rows}
 
     def photos(self) -> list[Photo]:
-        rows = self._q("SELECT id, hash, path, width, height FROM photos ORDER BY path")
-        return [_photo(r) for r in rows]
+        """Every photo that has a path (retired contents left out), by path."""
+        rows = self._q(
+            f"SELECT {_PHOTO_COLS} FROM photos p "
+            "WHERE EXISTS (SELECT 1 FROM photo_paths pp WHERE pp.photo_id = p.id)"
+        )
+        return sorted(self._build_photos(rows, all_paths=True), key=lambda ph: ph.path)
+
+    def missing_photos(self) -> list[Photo]:
+        """Photos whose every path was found gone by the scans (retired ones left out)."""
+        rows = self._q(
+            f"SELECT {_PHOTO_COLS} FROM photos p WHERE p.id IN (SELECT photo_id FROM photo_paths "
+            "GROUP BY photo_id HAVING min(missing) = 1)"
+        )
+        return sorted(self._build_photos(rows), key=lambda ph: ph.path)
 
     def photo_by_path(self, path: str) -> Photo | None:
-        sql = "SELECT id, hash, path, width, height FROM photos WHERE path = ?"
-        rows = self._q(sql, (to_db(path),))
-        return _photo(rows[0]) if rows else None
+        row = self._q("SELECT photo_id FROM photo_paths WHERE path = ?", (to_db(path),))
+        return self.photo(row[0][0]) if row else None
+
+    def path_owner(self, path: str) -> int | None:
+        """The photo a path is recorded for, missing or not."""
+        row = self._q("SELECT photo_id FROM photo_paths WHERE path = ?", (to_db(path),))
+        return int(row[0][0]) if row else None
 
     def photo_hashes(self) -> set[str]:
         return {r[0] for r in self._q("SELECT hash FROM photos")}
 
     def photo_by_hash(self, digest: str) -> Photo | None:
-        row = self._q("SELECT id, hash, path, width, height FROM photos WHERE hash = ?", (digest,))
-        return _photo(row[0]) if row else None
+        rows = self._q(f"SELECT {_PHOTO_COLS} FROM photos p WHERE hash = ?", (digest,))
+        return self._build_photos(rows)[0] if rows else None
 
     def photo(self, photo_id: int) -> Photo:
-        row = self._q("SELECT id, hash, path, width, height FROM photos WHERE id = ?", (photo_id,))
-        if not row:
+        rows = self._q(f"SELECT {_PHOTO_COLS} FROM photos p WHERE id = ?", (photo_id,))
+        if not rows:
             raise NotFoundError(f"no photo with id {photo_id}")
-        return _photo(row[0])
+        return self._build_photos(rows)[0]
 
-    def relocate_photo(self, photo_id: int, path: str, size: int, mtime_ns: int) -> None:
-        """A known photo seen at a new path (moved or renamed): keep its faces."""
+    def _paths_of(self, photo_ids: Sequence[int] | None) -> dict[int, list[str]]:
+        """photo id -> its paths, those present at the last scan first, then in the order seen
+        (None: every photo's)."""
+        out: dict[int, list[str]] = {}
+        sql = "SELECT photo_id, path FROM photo_paths {} ORDER BY missing, rowid"
+        if photo_ids is None:
+            rows = self._q(sql.format(""))
+        else:
+            rows = []
+            ids = list(photo_ids)
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                where = f"WHERE photo_id IN ({','.join('?' * len(chunk))})"
+                rows += self._q(sql.format(where), chunk)
+        for pid, path in rows:
+            out.setdefault(pid, []).append(from_db(path))
+        return out
+
+    def _build_photos(self, rows: list[tuple], all_paths: bool = False) -> list[Photo]:
+        paths = self._paths_of(None if all_paths else [r[0] for r in rows])
+        out = []
+        for pid, digest, last_path, width, height in rows:
+            mine = paths.get(pid, [])
+            path, missing = _first_existing(mine, from_db(last_path))
+            out.append(Photo(pid, digest, path, width, height, missing, tuple(mine)))
+        return out
+
+    def present_paths_under(self, root: Path | str) -> list[str]:
+        """Paths under the folder `root` that were present at the last scan."""
+        prefix = os.path.join(os.path.abspath(root), "")
+        rows = self._q("SELECT path FROM photo_paths WHERE missing = 0")
+        return [p for p in (from_db(r[0]) for r in rows) if p.startswith(prefix)]
+
+    def mark_missing(self, paths: Iterable[str]) -> None:
+        """These paths no longer hold their file; their photos are kept."""
         with self.transaction() as c:
-            c.execute(
-                "UPDATE photos SET path = ?, size = ?, mtime_ns = ? WHERE id = ?",
-                (to_db(path), size, mtime_ns, photo_id),
+            c.executemany(
+                "UPDATE photo_paths SET missing = 1 WHERE path = ?", [(to_db(p),) for p in paths]
             )
+
+    def add_path(self, photo_id: int, path: str, size: int, mtime_ns: int) -> int | None:
+        """A known photo seen at `path` (a copy, a move, a file that came back): the path is
+        now its own. Returns the photo the path belonged to before, if another one (see
+        retire_orphans)."""
+        with self.transaction() as c:
+            before = self._take_path(c, path, photo_id)
+            c.execute(
+                "INSERT INTO photo_paths(path, photo_id, size, mtime_ns, missing, seen_at) "
+                "VALUES (?, ?, ?, ?, 0, ?) ON CONFLICT(path) DO UPDATE SET size = excluded.size, "
+                "mtime_ns = excluded.mtime_ns, missing = 0, seen_at = excluded.seen_at",
+                (to_db(path), photo_id, size, mtime_ns, time.time()),
+            )
+            # Seen here now: paths of this photo marked gone were moves, done.
+            c.execute("DELETE FROM photo_paths WHERE photo_id = ? AND missing = 1", (photo_id,))
+            c.execute("UPDATE photos SET path = ? WHERE id = ?", (to_db(path), photo_id))
             c.execute("DELETE FROM scan_errors WHERE path = ?", (to_db(path),))
+        return before
+
+    def _take_path(self, c: sqlite3.Connection, path: str, photo_id: int | None) -> int | None:
+        """Free `path` for `photo_id` (None: a photo not stored yet); returns its former owner."""
+        row = c.execute("SELECT photo_id FROM photo_paths WHERE path = ?", (to_db(path),))
+        owner = row.fetchone()
+        if owner is None or owner[0] == photo_id:
+            return None
+        c.execute("DELETE FROM photo_paths WHERE path = ?", (to_db(path),))
+        return int(owner[0])
+
+    def retire_orphans(self, candidates: Iterable[int] | None = None) -> int:
+        """Retire the photos (of `candidates`, or all) left without any path because their
+        path got other content: their faces leave people, undoably. Returns faces retired."""
+        sql = (
+            "SELECT id FROM photos p WHERE retired_at IS NULL AND NOT EXISTS "
+            "(SELECT 1 FROM photo_paths pp WHERE pp.photo_id = p.id)"
+        )
+        if candidates is None:
+            ids = [r[0] for r in self._q(sql)]
+        else:
+            wanted = sorted({int(c) for c in candidates})
+            ids = []
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i : i + 500]
+                in_chunk = f"{sql} AND id IN ({','.join('?' * len(chunk))})"
+                ids += [r[0] for r in self._q(in_chunk, chunk)]
+        return self.retire_photos(ids) if ids else 0
 
     def add_photo(self, photo: PhotoRecord, faces: Sequence[FaceRecord]) -> int:
-        """Store one photo and its faces in one transaction; returns the photo id.
+        """Store one photo and its faces in one transaction; returns the photo id. Its path is
+        taken from any photo it was recorded for (see retire_orphans).
 
         If another process stored the same content meanwhile, its row is kept (no duplicate).
         """
         try:
             return self._insert_photo(photo, faces)
         except sqlite3.IntegrityError:
-            existing = self.photo_by_hash(photo.hash)
-            if existing is None:
+            existing = self._q("SELECT id FROM photos WHERE hash = ?", (photo.hash,))
+            if not existing:
                 raise
             log.info("%s was stored by another scan meanwhile", photo.path)
-            return existing.id
+            self.add_path(existing[0][0], photo.path, photo.size, photo.mtime_ns)
+            return int(existing[0][0])
 
     def _insert_photo(self, photo: PhotoRecord, faces: Sequence[FaceRecord]) -> int:
         with self.transaction() as c:
@@ -258,6 +358,12 @@ class Library(EditsMixin):
                  photo.height, photo.detector, time.time()),
             )  # fmt: skip
             photo_id = int(cur.lastrowid)
+            self._take_path(c, photo.path, None)
+            c.execute(
+                "INSERT INTO photo_paths(path, photo_id, size, mtime_ns, missing, seen_at) "
+                "VALUES (?, ?, ?, ?, 0, ?)",
+                (to_db(photo.path), photo_id, photo.size, photo.mtime_ns, time.time()),
+            )
             c.executemany(
                 "INSERT INTO faces(photo_id, x, y, w, h, landmarks, score, quality, crop, "
                 "embedding, model_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -273,32 +379,45 @@ class Library(EditsMixin):
         return photo_id
 
     def record_error(self, path: str, size: int | None, mtime_ns: int | None, reason: str) -> None:
+        """A file that cannot be read; a photo recorded at that path is marked missing there."""
         with self.transaction() as c:
             c.execute(
                 "INSERT OR REPLACE INTO scan_errors(path, size, mtime_ns, reason, at) "
                 "VALUES (?, ?, ?, ?, ?)",
                 (to_db(path), size, mtime_ns, reason, time.time()),
             )
+            c.execute("UPDATE photo_paths SET missing = 1 WHERE path = ?", (to_db(path),))
 
     def scan_errors(self) -> list[tuple[str, str]]:
         rows = self._q("SELECT path, reason FROM scan_errors ORDER BY path")
         return [(from_db(p), r) for p, r in rows]
 
     def counts(self) -> dict[str, int]:
+        """photos: those with a path; missing: of those, the ones no path held at the last
+        scan; retired: contents whose path got other content."""
         one = lambda sql: self._q(sql)[0][0]  # noqa: E731
         return {
-            "photos": one("SELECT count(*) FROM photos"),
+            "photos": one("SELECT count(DISTINCT photo_id) FROM photo_paths"),
             "faces": one("SELECT count(*) FROM faces WHERE removed = 0"),
             "people": one("SELECT count(*) FROM people"),
             "errors": one("SELECT count(*) FROM scan_errors"),
             "unsorted": one("SELECT count(*) FROM faces WHERE removed = 0 AND person_id IS NULL"),
+            "missing": one(
+                "SELECT count(*) FROM (SELECT photo_id FROM photo_paths GROUP BY photo_id "
+                "HAVING min(missing) = 1)"
+            ),
+            "retired": one("SELECT count(*) FROM photos WHERE retired_at IS NOT NULL"),
         }
 
     # --- faces ------------------------------------------------------------------------------
 
+    # The face's path: its photo's first path present at the last scan (the photo's only one
+    # needs no look at the disk), and how many paths the photo has.
     _FACE_COLS = (
-        "f.id, f.photo_id, p.path, f.x, f.y, f.w, f.h, f.landmarks, f.score, f.quality, "
-        "f.person_id, f.locked, f.model_id"
+        "f.id, f.photo_id, coalesce((SELECT pp.path FROM photo_paths pp WHERE pp.photo_id = p.id "
+        "ORDER BY pp.missing, pp.rowid LIMIT 1), p.path), f.x, f.y, f.w, f.h, f.landmarks, "
+        "f.score, f.quality, f.person_id, f.locked, f.model_id, "
+        "(SELECT count(*) FROM photo_paths pp WHERE pp.photo_id = p.id)"
     )
 
     def _faces(self, where: str, args: Sequence[object] = ()) -> list[Face]:
@@ -307,8 +426,11 @@ class Library(EditsMixin):
             f"WHERE f.removed = 0 AND {where} ORDER BY f.quality DESC, f.id",
             args,
         )
+        copies = self._paths_of(sorted({r[1] for r in rows if r[13] > 1}))
+        path_of = {pid: _first_existing(ps, ps[0])[0] for pid, ps in copies.items()}
         return [
-            Face(id=r[0], photo_id=r[1], path=from_db(r[2]), box=(r[3], r[4], r[5], r[6]),
+            Face(id=r[0], photo_id=r[1], path=path_of.get(r[1]) or from_db(r[2]),
+                 box=(r[3], r[4], r[5], r[6]),
                  landmarks=np.frombuffer(r[7], np.float32).reshape(5, 2), score=r[8],
                  quality=r[9], person_id=r[10], locked=bool(r[11]), model_id=r[12])
             for r in rows
@@ -426,12 +548,11 @@ class Library(EditsMixin):
     def photos_of_person(self, person_id: int) -> list[Photo]:
         self.person(person_id)
         rows = self._q(
-            "SELECT DISTINCT p.id, p.hash, p.path, p.width, p.height FROM photos p "
-            "JOIN faces f ON f.photo_id = p.id WHERE f.person_id = ? AND f.removed = 0 "
-            "ORDER BY p.path",
+            f"SELECT DISTINCT {_PHOTO_COLS} FROM photos p "
+            "JOIN faces f ON f.photo_id = p.id WHERE f.person_id = ? AND f.removed = 0",
             (person_id,),
         )
-        return [_photo(r) for r in rows]
+        return sorted(self._build_photos(rows), key=lambda ph: ph.path)
 
     def write_clustering(self, face_ids: np.ndarray, labels: np.ndarray) -> None:
         """Store a clustering of the unlocked faces; `labels` holds person ids (existing ones
@@ -463,8 +584,31 @@ def from_db(stored: str) -> str:
     return os.fsdecode(bytes.fromhex(stored[1:])) if stored.startswith("\x00") else stored
 
 
-def _photo(row: tuple) -> Photo:
-    return Photo(row[0], row[1], from_db(row[2]), row[3], row[4])
+_PHOTO_COLS = "p.id, p.hash, p.path, p.width, p.height"
+
+
+def _first_existing(paths: Sequence[str], fallback: str) -> tuple[str, bool]:
+    """(the first of `paths` that exists now, False), else (the first path, True)."""
+    for p in paths:
+        if os.path.exists(p):
+            return p, False
+    return (paths[0] if paths else fallback), True
+
+
+def _is_environment(e: sqlite3.OperationalError) -> bool:
+    """A write failed because of the disk or the file (full, read-only, locked), not a bug."""
+    name = getattr(e, "sqlite_errorname", "") or ""
+    return name.startswith(_ENVIRONMENT_ERRORS)
+
+
+_ENVIRONMENT_ERRORS = (
+    "SQLITE_FULL",
+    "SQLITE_READONLY",
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_IOERR",
+    "SQLITE_CANTOPEN",
+)
 
 
 def _like_escape(text: str) -> str:
@@ -473,6 +617,11 @@ def _like_escape(text: str) -> str:
 
 
 def _library_error(path: Path, e: sqlite3.OperationalError) -> LibraryError:
+    if "full" in str(e) or getattr(e, "sqlite_errorname", "") == "SQLITE_FULL":
+        return LibraryError(
+            f"the disk holding the library {path} is full: free some space and run it again "
+            "(what was stored before is kept)."
+        )
     if "locked" in str(e) or "busy" in str(e):
         return LibraryError(
             f"the library {path} is busy: another photoface is writing to it. "

@@ -3,6 +3,7 @@ the scan never stops. Plus two scans of one library at once."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import subprocess
@@ -77,16 +78,16 @@ def build_corpus(root: Path) -> dict[str, tuple[Path, str]]:
 @pytest.fixture
 def deny_locked(monkeypatch):
     """Root reads any file, so 'unreadable' is simulated at the one place files are read."""
-    import photoface.core.imaging as imaging
+    from photoface import fileio
 
-    real = Path.read_bytes
+    real = fileio.read_regular
 
-    def read_bytes(self: Path) -> bytes:
-        if self.name == "locked.jpg":
-            raise PermissionError(13, "Permission denied", str(self))
-        return real(self)
+    def read_regular(path: Path | str, max_bytes: int = fileio.MAX_READ_BYTES) -> bytes:
+        if Path(path).name == "locked.jpg":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, max_bytes)
 
-    monkeypatch.setattr(imaging.Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(fileio, "read_regular", read_regular)
 
 
 def test_every_fault_is_recorded_or_scanned_and_the_scan_goes_on(tmp_path, deny_locked):
@@ -126,3 +127,105 @@ def test_two_scans_of_one_library_at_once_store_each_photo_once(tmp_path, tiny_m
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert conn.execute("SELECT count(*), count(DISTINCT hash) FROM photos").fetchone() == (30, 30)
     assert conn.execute("SELECT count(*) FROM faces").fetchone()[0] == 30
+
+
+def _limit_memory() -> None:
+    """In the child: a reader that slurps /dev/zero hits MemoryError, not the machine's RAM."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))
+
+
+def test_fifos_devices_and_huge_files_are_recorded_and_the_scan_finishes(tmp_path, tiny_model):
+    album = tmp_path / "album"
+    save_jpeg(face_photo(0), album / "a.jpg")
+    os.mkfifo(album / "b_fifo.jpg")  # nothing ever writes to it: reading it would wait forever
+    (album / "c_zero.jpg").symlink_to("/dev/zero")  # endless bytes
+    with open(album / "d_huge.jpg", "wb") as f:
+        f.truncate(600 << 20)  # sparse: over the size cap without using the disk
+    save_jpeg(face_photo(1), album / "e.jpg")
+    photos = {p: p.read_bytes() for p in (album / "a.jpg", album / "e.jpg")}
+    env = dict(os.environ, PHOTOFACE_HOME=str(tmp_path / "home"), PHOTOFACE_MODEL=str(tiny_model))
+    cmd = [sys.executable, "-m", "photoface", "scan", str(album), "-q", "--no-cluster"]
+    try:
+        # A hang fails the test (and the scan is killed) instead of hanging the suite.
+        done = subprocess.run(
+            cmd, env=env, capture_output=True, text=True, timeout=120, preexec_fn=_limit_memory
+        )
+    finally:
+        with contextlib.suppress(OSError):  # let a reader stuck on the FIFO go
+            os.close(os.open(album / "b_fifo.jpg", os.O_WRONLY | os.O_NONBLOCK))
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    with Library(tmp_path / "home" / "library.sqlite3") as lib:
+        errors = dict(lib.scan_errors())
+        assert "not a regular file (a FIFO)" in errors[str(album / "b_fifo.jpg")]
+        assert "not a regular file (a device)" in errors[str(album / "c_zero.jpg")]
+        assert "too large" in errors[str(album / "d_huge.jpg")]
+        assert {p.path for p in lib.photos()} == {str(album / "a.jpg"), str(album / "e.jpg")}
+        assert lib.counts()["faces"] == 2
+    assert all(p.read_bytes() == data for p, data in photos.items())
+    again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and "5 unchanged" in again.stdout, "recorded, not read again"
+
+
+class FullDiskLibrary(Library):
+    """A library whose disk fills up after a few more pages (SQLite's max_page_count)."""
+
+    def __init__(self, path: Path | str, **kw: bool) -> None:
+        super().__init__(path, **kw)
+        pages = self.conn.execute("PRAGMA page_count").fetchone()[0]
+        self.conn.execute(f"PRAGMA max_page_count = {pages + 12}")
+
+
+class ReadOnlyLibrary(Library):
+    """A library file SQLite can only read (as a read-only file is, for a user who is not root)."""
+
+    def __init__(self, path: Path | str, **kw: bool) -> None:
+        super().__init__(path, **kw)
+        self.conn.close()
+        self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
+
+
+def _library_state(db: Path) -> tuple:
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    state = (
+        conn.execute("SELECT id, hash FROM photos ORDER BY id").fetchall(),
+        conn.execute("SELECT id, photo_id, person_id, embedding FROM faces ORDER BY id").fetchall(),
+    )
+    conn.close()
+    return state
+
+
+FAKE_DISKS = [(FullDiskLibrary, "is full"), (ReadOnlyLibrary, "read-only")]
+
+
+@pytest.mark.parametrize(("fake", "message"), FAKE_DISKS)
+def test_a_full_disk_or_a_read_only_library_stops_the_scan_clearly(
+    tmp_path, with_model, monkeypatch, capsys, fake, message
+):
+    import photoface.cli as cli
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    for i in range(3):
+        save_jpeg(face_photo(i), first / f"p{i}.jpg")
+    for i in range(3, 23):
+        save_jpeg(face_photo(i), second / f"p{i}.jpg")
+    assert cli.main(["scan", str(first), "-q"]) == 0
+    db = Path(os.environ["PHOTOFACE_HOME"]) / "library.sqlite3"
+    stored = _library_state(db)
+    capsys.readouterr()
+
+    monkeypatch.setattr(cli, "Library", fake)
+    assert cli.main(["scan", str(second), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("photoface: error: ") and message in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    photos, faces = _library_state(db)
+    assert set(photos) >= set(stored[0]) and set(faces) >= set(stored[1]), "nothing lost"
+
+    monkeypatch.setattr(cli, "Library", Library)
+    assert cli.main(["scan", str(second), "-q"]) == 0
+    photos, faces = _library_state(db)
+    assert len(photos) == len({h for _, h in photos}) == 23 and len(faces) == 23

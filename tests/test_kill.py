@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -85,3 +86,42 @@ def test_killed_scans_resume_with_every_photo_and_face_once(tmp_path, tiny_model
     still = {r[0] for r in conn.execute("SELECT id FROM faces WHERE person_id = ? AND locked = 1",
                                         (pid,))}  # fmt: skip
     assert still == named
+
+
+def test_ctrl_c_stops_a_scan_at_once_and_keeps_what_it_did(tmp_path, tiny_model):
+    """SIGINT, as Ctrl+C sends, even with a FIFO (a read that would block) in the folder."""
+    album = tmp_path / "album"
+    n = 150
+    for i in range(n):
+        save_jpeg(face_photo(i), album / f"p{i:03d}.jpg")
+    os.mkfifo(album / "p003_fifo.jpg")
+    env = dict(os.environ, PHOTOFACE_HOME=str(tmp_path / "home"), PHOTOFACE_MODEL=str(tiny_model))
+    db = tmp_path / "home" / "library.sqlite3"
+    pipes = dict(stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(scan_cmd(album), env=env, **pipes)
+    try:
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and stored_photos(db) == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)  # a few more photos decoded, waiting to be stored
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)  # a hang fails here rather than hanging
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    done = int(re.search(r"interrupted after (\d+) of 151 photos", err).group(1))
+    assert done < 151
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    photos = conn.execute("SELECT count(*) FROM photos").fetchone()[0]
+    errors = conn.execute("SELECT count(*) FROM scan_errors").fetchone()[0]
+    conn.close()
+    assert photos + errors >= done, "every photo the scan got through is stored"
+    again = subprocess.run(scan_cmd(album), env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*), count(DISTINCT hash) FROM photos").fetchone() == (n, n)
+    assert conn.execute("SELECT count(*) FROM faces").fetchone()[0] == n

@@ -223,3 +223,46 @@ def test_search_filters_by_name(two_people):
     lib.rename(a, "Ada 100%")
     assert [p.id for p in lib.people(search="100%")] == [a]
     assert lib.people(search="zed") == []
+
+
+def _schema_1_library_with_a_ghost(path) -> None:
+    """A library as version 1 left it after an edit in place: two contents at one path, the
+    old one's face still in a named person."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN")
+    schema.migrate_step(conn, 0)
+    conn.execute("COMMIT")
+    conn.execute("PRAGMA foreign_keys = ON")
+    photo = "INSERT INTO photos(id, hash, path, size, mtime_ns, width, height, detector, "
+    photo += "scanned_at) VALUES (?, ?, ?, 1, ?, 640, 480, 'fake', ?)"
+    conn.execute(photo, (1, "old", "/photos/a.jpg", 10, 1.0))
+    conn.execute(photo, (2, "new", "/photos/a.jpg", 20, 2.0))
+    conn.execute(photo, (3, "other", "/photos/b.jpg", 30, 3.0))
+    conn.execute("INSERT INTO people(id, name, created_at) VALUES (7, 'Ada', 0)")
+    face = "INSERT INTO faces(id, photo_id, x, y, w, h, landmarks, score, quality, crop, "
+    face += "person_id, locked) VALUES (?, ?, 0, 0, 10, 10, ?, 0.9, 1.0, x'00', 7, 1)"
+    for fid, pid in ((1, 1), (2, 2), (3, 3)):
+        conn.execute(face, (fid, pid, np.zeros((5, 2), np.float32).tobytes()))
+    conn.close()
+
+
+def test_schema_2_gives_each_path_to_its_newest_content_and_a_scan_retires_the_ghost(tmp_path):
+    from photoface.core.pipeline import scan
+
+    path = tmp_path / "v1.sqlite3"
+    _schema_1_library_with_a_ghost(path)
+    with Library(path) as lib:
+        assert lib.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert lib.known_files() == {"/photos/a.jpg": (1, 20), "/photos/b.jpg": (1, 30)}
+        assert lib.photo_by_path("/photos/a.jpg").id == 2
+        assert lib.photo(1).paths == () and lib.photo(1).missing
+        assert lib.counts()["photos"] == 2
+        (tmp_path / "empty").mkdir()
+        list(scan(lib, tmp_path / "empty", detector=None, embedder=None))  # nothing to read
+        assert lib.person(7).face_count == 2
+        assert lib.face(2).person_id == 7 and lib.face(3).person_id == 7
+        assert lib.counts()["retired"] == 1
+        assert lib.undo().startswith("Retire 1 face(s)")
+        assert lib.face(1).person_id == 7 and lib.person(7).face_count == 3
+        list(scan(lib, tmp_path / "empty", detector=None, embedder=None))
+        assert lib.person(7).face_count == 3, "an undone retire stays undone"

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from photoface import fileio
 from photoface.errors import ImageError
 
 log = logging.getLogger(__name__)
@@ -72,11 +73,14 @@ def _to_rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB") if im.mode != "RGB" else im
 
 
-def read_file(path: Path | str) -> bytes:
-    """The file's bytes (hashed and decoded from memory, so each photo is read once)."""
-    path = Path(path)
+def read_file(path: Path | str, max_bytes: int = fileio.MAX_READ_BYTES) -> bytes:
+    """The file's bytes (hashed and decoded from memory, so each photo is read once). Only a
+    regular file is read: a FIFO or a device (even behind a link) is refused without blocking,
+    and so is a file over `max_bytes`."""
     try:
-        data = path.read_bytes()
+        data = fileio.read_regular(path, max_bytes)
+    except fileio.UnsafeFileError as e:
+        raise ImageError(str(e)) from e
     except PermissionError as e:
         raise ImageError("permission denied") from e
     except FileNotFoundError as e:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import threading
 import time
-from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
+from photoface import fileio
 from photoface.core import align, imaging, quality
 from photoface.core.detect import Detector
 from photoface.core.embed import Embedder, quantize
@@ -29,6 +30,7 @@ class ScanOptions:
     batch_faces: int = 64  # faces embedded in one model call
     batch_photos: int = 16  # photos held before their faces are embedded and stored
     read_ahead: int = 3  # photos read and decoded ahead on a second thread
+    max_file_bytes: int = fileio.MAX_READ_BYTES  # larger files are recorded as errors, unread
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class ScanProgress:
     unchanged: int = 0
     moved: int = 0
     errors: int = 0
+    missing: int = 0  # files found gone from their folder, marked missing
+    retired_faces: int = 0  # faces of photos changed in place, out of their people (undoable)
     current: str = ""
     elapsed: float = 0.0
     eta: float | None = None  # seconds left, once there is a rate to go by
@@ -69,6 +73,7 @@ class _Pending:
     photo: PhotoRecord
     records: list[FaceRecord]
     crops: list[np.ndarray]  # model crops, uncompressed, waiting for the embedder
+    displaced: int | None  # the photo its path belonged to before (content changed in place)
 
 
 def _faces_of(loaded: imaging.LoadedImage, detector: Detector) -> tuple[list[FaceRecord], list]:
@@ -101,8 +106,12 @@ class _Read:
     reason: str = ""
 
 
-def _read(path: Path, known_files: dict[str, tuple[int, int]], known_hashes: set[str],
-          max_side: int) -> _Read:  # fmt: skip
+def _read(
+    path: Path,
+    known_files: dict[str, tuple[int, int]],
+    known_hashes: set[str],
+    options: ScanOptions,
+) -> _Read:
     """Stat, read, hash and decode one file (runs on the read-ahead thread; no library use)."""
     item = _Read(key=os.path.abspath(path))
     try:
@@ -111,12 +120,12 @@ def _read(path: Path, known_files: dict[str, tuple[int, int]], known_hashes: set
         if known_files.get(item.key) == (item.size, item.mtime):
             item.kind = "unchanged"
             return item
-        data = imaging.read_file(path)
+        data = imaging.read_file(path, options.max_file_bytes)
         item.digest = imaging.content_hash(data)
         if item.digest in known_hashes:
             item.kind = "known"
             return item
-        item.loaded = imaging.decode_image(data, max_side)
+        item.loaded = imaging.decode_image(data, options.max_side)
     except ImageError as e:
         item.kind, item.reason = "error", str(e)
     except FileNotFoundError:
@@ -127,6 +136,49 @@ def _read(path: Path, known_files: dict[str, tuple[int, int]], known_hashes: set
         log.exception("unexpected error reading %s", path)
         item.kind, item.reason = "error", f"unexpected error: {type(e).__name__}: {e}"
     return item
+
+
+class _ReadAhead:
+    """Reads the next files on a daemon thread, at most `depth` results ahead. A daemon, so a
+    read that never returns (a hung network drive) cannot keep the process from exiting."""
+
+    _END = object()
+
+    def __init__(self, paths: list[Path], read: Callable[[Path], _Read], depth: int) -> None:
+        self._results: queue.Queue[object] = queue.Queue(maxsize=max(1, depth))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(paths, read), name="photoface-read", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, paths: list[Path], read: Callable[[Path], _Read]) -> None:
+        for path in paths:
+            if self._stop.is_set() or not self._put(read(path)):
+                return
+        self._put(self._END)
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._results.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def next(self) -> _Read | None:
+        """The next file's result (None: no more files); waits for it, Ctrl+C included."""
+        item = self._results.get()
+        return None if item is self._END else cast(_Read, item)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def _gone(path: str) -> bool:
+    """The file is not there but its folder is: deleted, not on a drive that is unplugged."""
+    return not os.path.exists(path) and os.path.isdir(os.path.dirname(path))
 
 
 def scan(
@@ -140,24 +192,36 @@ def scan(
     """Scan `root` into `library`, yielding progress after every photo.
 
     Unchanged files (same path, size and mtime) are skipped without reading them; a known photo
-    at a new path only has its path updated. Each photo is stored in its own transaction, so a
-    killed scan resumes where it stopped. With no embedder, faces are stored without vectors.
-    A read-ahead thread reads and decodes the next photos while this one detects and embeds.
+    at another path gets that path too (a copy or a move). A path whose content changed is
+    given to the new content, and the old content, left with no path, is retired (its faces
+    leave people in one undoable edit). Files gone from a folder that is still there are
+    marked missing, never deleted; a folder that is gone (an unplugged drive) changes nothing.
+    Each photo is stored in its own transaction, so a killed scan resumes where it stopped;
+    interrupted (Ctrl+C, or the generator closed), the photos already decoded are stored first.
+    With no embedder, faces are stored without vectors. A read-ahead thread reads and decodes
+    the next photos while this one detects and embeds.
     """
     root = Path(root)
     if not root.is_dir():
         raise PhotofaceError(f"{root} is not a folder that can be scanned")
     files = list_photos(root)
+    listed = {os.path.abspath(p) for p in files}
+    gone = [p for p in library.present_paths_under(root) if p not in listed and _gone(p)]
+    if gone:
+        log.info("%d photo file(s) under %s are gone; marked missing", len(gone), root)
+        library.mark_missing(gone)
+    retired = library.retire_orphans()  # left by a scan killed between two steps, or schema 1
     known_files = library.known_files()
     known_hashes = library.photo_hashes()
     t0 = time.monotonic()
-    prog = ScanProgress(done=0, total=len(files))
+    prog = ScanProgress(done=0, total=len(files), missing=len(gone), retired_faces=retired)
     errors: list[tuple[str, str]] = []
     pending: list[_Pending] = []
-    seen: set[str] = set()  # contents already handled in this scan
+    seen: set[str] = set()  # new contents of this scan, stored or pending
     worked = 0  # photos that needed real work, for the ETA
 
     def flush() -> None:
+        nonlocal prog
         crops = [c for p in pending for c in p.crops]
         if crops and embedder is not None:
             codes = quantize(embedder.embed(np.stack(crops)))
@@ -167,27 +231,32 @@ def scan(
                 n = len(p.records)
                 p.records = [replace(r, embedding=codes[k + i], model_id=model_id)
                              for i, r in enumerate(p.records)]  # fmt: skip
+                p.crops = []
                 k += n
-        for p in pending:
-            library.add_photo(p.photo, p.records)
-        pending.clear()
+        displaced: set[int] = set()
+        while pending:  # one at a time, so an interrupted flush can be run again
+            library.add_photo(pending[0].photo, pending[0].records)
+            if pending[0].displaced is not None:
+                displaced.add(pending[0].displaced)
+            pending.pop(0)
+        if displaced:
+            retired = library.retire_orphans(displaced)
+            prog = replace(prog, retired_faces=prog.retired_faces + retired)
 
-    pool = ThreadPoolExecutor(1, thread_name_prefix="photoface-read")
-    ahead: deque[Future[_Read]] = deque()
-    todo = iter(files)
+    def read(path: Path) -> _Read:
+        return _read(path, known_files, known_hashes, options)
+
+    reader = _ReadAhead(files, read, options.read_ahead)
     try:
-        while True:
-            while len(ahead) < options.read_ahead and (path := next(todo, None)) is not None:
-                ahead.append(pool.submit(_read, path, known_files, known_hashes,
-                                         options.max_side))  # fmt: skip
-            if not ahead:
-                break
+        while prog.done < prog.total:
             if cancel is not None and cancel.is_set():
                 flush()
                 yield replace(prog, elapsed=time.monotonic() - t0, cancelled=True,
                               finished=True, error_list=tuple(errors))  # fmt: skip
                 return
-            item = ahead.popleft().result()
+            item = reader.next()
+            if item is None:
+                break
             prog = replace(prog, done=prog.done + 1, current=item.key)
             if item.kind == "unchanged":
                 prog = replace(prog, unchanged=prog.unchanged + 1)
@@ -199,17 +268,24 @@ def scan(
                 errors.append((item.key, item.reason))
                 prog = replace(prog, errors=prog.errors + 1)
             elif item.kind == "known" or item.digest in seen:
+                if any(p.photo.hash == item.digest for p in pending):
+                    flush()  # a copy of a photo of this scan: store that one first
                 existing = library.photo_by_hash(item.digest)
-                if existing is not None and existing.path != item.key:
-                    library.relocate_photo(existing.id, item.key, item.size, item.mtime)
+                assert item.size is not None and item.mtime is not None
+                if existing is not None:
+                    displaced = library.add_path(existing.id, item.key, item.size, item.mtime)
+                    if displaced is not None:
+                        retired = library.retire_orphans([displaced])
+                        prog = replace(prog, retired_faces=prog.retired_faces + retired)
                 prog = replace(prog, moved=prog.moved + 1)
             else:
-                assert item.loaded is not None
+                assert item.loaded is not None and item.size is not None
+                assert item.mtime is not None
                 records, crops = _faces_of(item.loaded, detector)
                 w, h = item.loaded.original_size
                 photo = PhotoRecord(item.digest, item.key, item.size, item.mtime, w, h,
                                     detector.name)  # fmt: skip
-                pending.append(_Pending(photo, records, crops))
+                pending.append(_Pending(photo, records, crops, library.path_owner(item.key)))
                 seen.add(item.digest)
                 prog = replace(prog, faces=prog.faces + len(records),
                                new_photos=prog.new_photos + 1)  # fmt: skip
@@ -222,9 +298,11 @@ def scan(
             prog = replace(prog, elapsed=elapsed, eta=eta)
             yield prog
         flush()
+    except (KeyboardInterrupt, GeneratorExit):
+        # Stopped mid-way (Ctrl+C, or the consumer dropped the scan): keep what was decoded.
+        flush()
+        raise
     finally:
-        for f in ahead:
-            f.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
+        reader.stop()
     yield replace(prog, elapsed=time.monotonic() - t0, eta=0.0, finished=True,
                   error_list=tuple(errors))  # fmt: skip
