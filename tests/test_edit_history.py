@@ -1,5 +1,6 @@
 """Random edit histories (hypothesis state machine): names, merges, moves, rejections, hiding,
-removals, regroups and scans of more photos, with undo and redo anywhere between them.
+removals, photos edited in place, regroups and scans of more photos, with undo and redo
+anywhere between them.
 
 After every step the library is sound (integrity and foreign keys, no person id given out twice);
 an undo right after an edit restores exactly the state before it and a redo right after an undo
@@ -111,15 +112,19 @@ class EditHistory(RuleBasedStateMachine):
         return [r[0] for r in self.lib._q("SELECT id FROM faces WHERE removed = 0 ORDER BY id")]
 
     def _edit(self, fn, *args, **kwargs) -> None:
-        """Run one edit: a refused one must change nothing, a done one is logged."""
+        """Run one edit: a refused one (or one with nothing to do) must change nothing, a done
+        one is logged."""
         self.step = "edit"
         before, said_before = full_state(self.lib), said(self.lib)
-        ops = self.lib._q("SELECT count(*) FROM ops")[0][0]
+        ops = self.lib._q("SELECT * FROM ops ORDER BY id")
         try:
             fn(*args, **kwargs)
         except PhotofaceError:
             assert full_state(self.lib) == before
-            assert self.lib._q("SELECT count(*) FROM ops")[0][0] == ops
+            assert self.lib._q("SELECT * FROM ops ORDER BY id") == ops
+            return
+        if self.lib._q("SELECT * FROM ops ORDER BY id") == ops:  # nothing to do: no edit
+            assert full_state(self.lib) == before
             return
         self.undo_stack.append((said_before, before, full_state(self.lib), True))
         self.redo_stack.clear()
@@ -171,6 +176,12 @@ class EditHistory(RuleBasedStateMachine):
     def remove(self, data) -> None:
         faces = data.draw(st.lists(st.sampled_from(self._faces()), min_size=1, max_size=2))
         self._edit(self.lib.remove_faces, faces)
+
+    @rule(data=st.data())
+    def photo_edited_in_place(self, data) -> None:
+        """A rescan found other content at a photo's path: its faces are retired, undoably."""
+        photos = [r[0] for r in self.lib._q("SELECT id FROM photos ORDER BY id")]
+        self._edit(self.lib.retire_photos, [data.draw(st.sampled_from(photos))])
 
     # --- what the machine does between edits ------------------------------------------------
 
