@@ -57,8 +57,13 @@ def people_window(qtbot, tmp_path, home):
         # names as an earlier session left them, outside this session's undo log
         lib.conn.execute("UPDATE people SET name = 'Ada' WHERE id = ?", (ada.id,))
         lib.conn.execute("UPDATE people SET name = 'Bob' WHERE id = ?", (bob.id,))
-    w = MainWindow(path, Settings(), home, detector_factory=lambda: None,
-                   embedder_factory=lambda: FakeEmbedder())  # fmt: skip
+    w = MainWindow(
+        path,
+        Settings(),
+        home,
+        detector_factory=lambda: None,
+        embedder_factory=lambda: FakeEmbedder(),
+    )
     qtbot.addWidget(w)
     w.show()
     w.activateWindow()
@@ -73,8 +78,9 @@ def people_window(qtbot, tmp_path, home):
 def tiles(window) -> list[tuple[str, int]]:
     """The people grid as shown: (first line of the tile, face count)."""
     m = window.people_model
-    return [(m.index(r).data().split("\n")[0], m.index(r).data(COUNT_ROLE))
-            for r in range(m.rowCount())]  # fmt: skip
+    return [
+        (m.index(r).data().split("\n")[0], m.index(r).data(COUNT_ROLE)) for r in range(m.rowCount())
+    ]
 
 
 def row_of_name(window, name: str) -> int:
@@ -105,8 +111,8 @@ def press(qtbot, widget: QWidget, key: Qt.Key, modifier=Qt.KeyboardModifier.NoMo
     if QApplication.activeWindow() is not window:
         # A window manager gives the window back its focus when a dialog closes; the offscreen
         # platform does not, and shortcuts only reach the active window.
-        window.activateWindow()
-        qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+        with qtbot.waitActive(window):
+            window.activateWindow()
     qtbot.keyClick(widget, key, modifier)
 
 
@@ -145,8 +151,9 @@ def choose_person(qtbot, label: str | None) -> Callable[[QWidget], None]:
         assert isinstance(dlg, MoveToDialog)
         combo = dlg.choice
         if label is not None:
-            combo.setCurrentIndex(next(i for i in range(combo.count())
-                                       if combo.itemText(i).startswith(label)))  # fmt: skip
+            combo.setCurrentIndex(
+                next(i for i in range(combo.count()) if combo.itemText(i).startswith(label))
+            )
         ok = dlg.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
         qtbot.mouseClick(ok, LEFT)
 
@@ -188,8 +195,13 @@ def test_move_to_button_splits_faces_into_a_new_person(qtbot, people_window):
     assert len(new) == 1 and new != {bob}
     assert w.library.person(bob).face_count == 1
     press(qtbot, view, Qt.Key.Key_Escape)
-    assert sorted(tiles(w)) == [("Ada", 4), ("Bob", 1), ("Unnamed", 1), ("Unnamed", 2),
-                                ("Unnamed", 2)]  # fmt: skip
+    assert sorted(tiles(w)) == [
+        ("Ada", 4),
+        ("Bob", 1),
+        ("Unnamed", 1),
+        ("Unnamed", 2),
+        ("Unnamed", 2),
+    ]
     assert undo_redo(w) == ((True, "Undo Move 2 face(s) to a new person"), (False, "Redo"))
 
 
@@ -248,8 +260,10 @@ def test_undo_twice_then_redo_with_both_shortcuts(qtbot, people_window):
 
     press(qtbot, view, Qt.Key.Key_Z, CTRL)
     assert ("Ada", 4) in tiles(w) and ("Dora", 1) in tiles(w)
-    assert undo_redo(w) == ((True, "Undo Rename Unnamed to Dora"),
-                            (True, "Redo Merge Dora into Ada"))  # fmt: skip
+    assert undo_redo(w) == (
+        (True, "Undo Rename Unnamed to Dora"),
+        (True, "Redo Merge Dora into Ada"),
+    )
     press(qtbot, view, Qt.Key.Key_Z, CTRL)
     assert "Dora" not in dict(tiles(w))
     assert undo_redo(w) == ((False, "Undo"), (True, "Redo Rename Unnamed to Dora"))
@@ -257,8 +271,10 @@ def test_undo_twice_then_redo_with_both_shortcuts(qtbot, people_window):
 
     press(qtbot, view, Qt.Key.Key_Z, CTRL | SHIFT)
     assert ("Dora", 1) in tiles(w)
-    assert undo_redo(w) == ((True, "Undo Rename Unnamed to Dora"),
-                            (True, "Redo Merge Dora into Ada"))  # fmt: skip
+    assert undo_redo(w) == (
+        (True, "Undo Rename Unnamed to Dora"),
+        (True, "Redo Merge Dora into Ada"),
+    )
     press(qtbot, view, Qt.Key.Key_Y, CTRL)
     assert ("Ada", 5) in tiles(w) and "Dora" not in dict(tiles(w))
     assert undo_redo(w) == ((True, "Undo Merge Dora into Ada"), (False, "Redo"))
@@ -401,8 +417,12 @@ def test_every_button_and_action_runs_without_an_error(qtbot, people_window, mon
     monkeypatch.setattr(tasks.SettingsDialog, "exec", lambda self: 0)
     monkeypatch.setattr(MoveToDialog, "exec", lambda self: 0)
     ada, bob = (w.library.people(search=n)[0].id for n in ("Ada", "Bob"))
-    actions = [a for m in w.menuBar().actions() for a in m.menu().actions()
-               if not a.isSeparator() and a.text() != "&Quit"]  # fmt: skip
+    actions = [
+        a
+        for m in w.menuBar().actions()
+        for a in m.menu().actions()
+        if not a.isSeparator() and a.text() != "&Quit"
+    ]
     assert len(actions) >= 10
     for action in actions:
         w.open_person(ada)
