@@ -436,3 +436,33 @@ def test_every_button_and_action_runs_without_an_error(qtbot, people_window, mon
         if button.isEnabled():
             qtbot.mouseClick(button, LEFT)
     assert warnings == []
+
+
+def test_undo_and_redo_follow_the_library_after_a_regrouping(qtbot, people_window, monkeypatch):
+    """An edit made elsewhere (the command line) meanwhile: the regrouping's refresh shows it."""
+    from photoface.store import Library
+    from photoface.ui import tasks
+
+    w = people_window
+
+    class Accepting:  # the settings dialog, answered: another grouping distance
+        def __init__(self, *a, **k) -> None:
+            pass
+
+        def exec(self) -> bool:
+            return True
+
+        def values(self):
+            return 0.5, 1, ""
+
+    monkeypatch.setattr(tasks, "SettingsDialog", Accepting)
+    with Library(w.library_path) as other:
+        other.rename(other.people(search="Bob")[0].id, "Robert")
+    settings = next(
+        a for m in w.menuBar().actions() for a in m.menu().actions() if a.text() == "&Settings…"
+    )
+    settings.trigger()
+    qtbot.waitUntil(lambda: not w.runner.busy, timeout=60_000)
+    assert w.status_label.text() == "Faces grouped again."
+    assert undo_redo(w) == ((True, "Undo Rename Bob to Robert"), (False, "Redo"))
+    assert "Robert" in dict(tiles(w))
