@@ -69,23 +69,31 @@ class SettingsDialog(QDialog):
 class MoveToDialog(QDialog):
     """Pick an existing person (by name) or a new one."""
 
-    NEW = -1
-
     def __init__(self, people: list[Person], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Move faces to…")
         form = QFormLayout(self)
         self.choice = QComboBox()
-        self.choice.addItem("A new person", self.NEW)
+        self.choice.addItem("A new person")  # no item data: person_id() is None
         for p in people:
             self.choice.addItem(f"{p.label} ({p.face_count})", p.id)
         form.addRow("Person:", self.choice)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)  # fmt: skip
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
 
     def person_id(self) -> int | None:
+        """The chosen person; None for a new one."""
         v = self.choice.currentData()
-        return None if v == self.NEW else int(v)
+        return None if v is None else int(v)
+
+    @staticmethod
+    def get_person(parent: QWidget | None, people: list[Person]) -> tuple[int | None, bool]:
+        """Ask, as QInputDialog.getText does: (the chosen person or None for a new one,
+        whether the user said OK)."""
+        dlg = MoveToDialog(people, parent)
+        ok = bool(dlg.exec())
+        return dlg.person_id(), ok

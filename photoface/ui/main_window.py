@@ -6,15 +6,14 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, SignalInstance
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QDockWidget,
-    QInputDialog,
     QLabel,
     QListWidget,
     QMainWindow,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QStackedWidget,
@@ -23,9 +22,9 @@ from PySide6.QtWidgets import (
 from photoface import settings as settings_mod
 from photoface.core.detect import Detector, make_detector
 from photoface.core.embed import Embedder, load_default_embedder
-from photoface.errors import ModelMissingError, PhotofaceError
+from photoface.errors import ModelMissingError, NotFoundError
 from photoface.store import Library
-from photoface.ui.dialogs import MoveToDialog
+from photoface.ui.edit_slots import EditSlots
 from photoface.ui.models import ID_ROLE, FacesModel, PeopleModel, Thumbnails
 from photoface.ui.pages import EmptyState, PeoplePage, PersonPage
 from photoface.ui.photo_view import PhotoView
@@ -33,6 +32,13 @@ from photoface.ui.tasks import BackgroundWork
 from photoface.ui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
+
+
+def on_press(signal: SignalInstance, slot: Callable[[], object]) -> None:
+    """Connect `clicked`/`triggered` to a slot that takes nothing. Those signals carry `checked`,
+    and PySide passes it to any slot with a parameter to spare (even one decorated @Slot()):
+    that is how "Move to…" once moved faces to person `False`."""
+    signal.connect(lambda *_checked: slot())
 
 
 def default_embedder() -> Embedder | None:
@@ -43,8 +49,9 @@ def default_embedder() -> Embedder | None:
         return None
 
 
-class MainWindow(BackgroundWork, QMainWindow):
-    """People, a person's faces, a photo; the edits; scans and regrouping via BackgroundWork."""
+class MainWindow(EditSlots, BackgroundWork, QMainWindow):
+    """People, a person's faces, a photo; the edits via EditSlots; scans and regrouping via
+    BackgroundWork."""
 
     def __init__(
         self,
@@ -97,20 +104,26 @@ class MainWindow(BackgroundWork, QMainWindow):
             )
         self.people_page = PeoplePage()
         self.people_page.view.setModel(self.people_model)
-        self.people_page.view.doubleClicked.connect(lambda ix: self.open_person(ix.data(ID_ROLE)))
-        self.people_page.view.activated.connect(lambda ix: self.open_person(ix.data(ID_ROLE)))
-        self.people_page.view.name_requested.connect(self._name_tile)
+        view = self.people_page.view
+        view.activated.connect(lambda ix: self.open_person(ix.data(ID_ROLE)))  # (double) click
+        view.open_requested.connect(lambda ix: self.open_person(ix.data(ID_ROLE)))  # Enter
+        view.name_requested.connect(self._name_tile)
         self.people_page.search.textChanged.connect(self._on_search)
         self.people_page.show_hidden.toggled.connect(self._on_show_hidden)
-        self.people_page.unsorted.clicked.connect(lambda: self.open_person(None))
+        on_press(self.people_page.unsorted.clicked, lambda: self.open_person(None))
         self.person_page = PersonPage()
         self.person_page.view.setModel(self.faces_model)
         self.person_page.back.connect(self.show_people)
-        self.person_page.name_button.clicked.connect(self.rename_selected)
-        self.person_page.not_this.clicked.connect(self.not_this_person)
-        self.person_page.move_to.clicked.connect(self.move_faces_to)
-        self.person_page.remove.clicked.connect(self.remove_faces)
-        self.person_page.open_photo.clicked.connect(self.open_selected_photo)
+        page = self.person_page
+        buttons: list[tuple[QAbstractButton, Callable[[], object]]] = [
+            (page.name_button, self.rename_selected),
+            (page.not_this, self.not_this_person),
+            (page.move_to, self.ask_and_move_faces),
+            (page.remove, self.remove_faces),
+            (page.open_photo, self.open_selected_photo),
+        ]
+        for button, slot in buttons:
+            on_press(button.clicked, slot)
         self.person_page.view.doubleClicked.connect(lambda _ix: self.open_selected_photo())
         self.photo_view = PhotoView()
         self.photo_view.person_clicked.connect(self.open_person)
@@ -124,11 +137,10 @@ class MainWindow(BackgroundWork, QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.errors_dock)
         self.errors_dock.hide()
 
-    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
+    def _action(self, menu, text: str, slot: Callable[[], object], *shortcuts) -> QAction:
         a = QAction(text, self)
-        if shortcut is not None:
-            a.setShortcut(QKeySequence(shortcut))
-        a.triggered.connect(slot)
+        a.setShortcuts([QKeySequence(s) for s in shortcuts])
+        on_press(a.triggered, slot)
         menu.addAction(a)
         return a
 
@@ -141,12 +153,11 @@ class MainWindow(BackgroundWork, QMainWindow):
         self._action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         e = m.addMenu("&Edit")
         self.undo_action = self._action(e, "&Undo", self.undo, QKeySequence.StandardKey.Undo)
-        self.redo_action = self._action(e, "&Redo", self.redo, QKeySequence("Ctrl+Shift+Z"))
+        self.redo_action = self._action(e, "&Redo", self.redo, "Ctrl+Shift+Z", "Ctrl+Y")
         e.addSeparator()
         self._action(e, "&Name person…", self.rename_selected, QKeySequence("F2"))
         self._action(e, "&Merge selected people", self.merge_selected, QKeySequence("Ctrl+M"))
-        self._action(e, "&Hide or show person", self.toggle_hidden_selected,
-                     QKeySequence("Ctrl+H"))  # fmt: skip
+        self._action(e, "&Hide or show person", self.toggle_hidden_selected, "Ctrl+H")
         v = m.addMenu("&View")
         self._action(v, "&People", self.show_people, QKeySequence("Ctrl+1"))
         self._action(v, "&Unsorted faces", lambda: self.open_person(None), QKeySequence("Ctrl+2"))
@@ -159,7 +170,7 @@ class MainWindow(BackgroundWork, QMainWindow):
         self.progress.setMaximumWidth(260)
         self.progress.hide()
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self.runner.cancel)
+        on_press(self.cancel_button.clicked, self.runner.cancel)
         self.cancel_button.hide()
         sb.addWidget(self.status_label, 1)
         sb.addPermanentWidget(self.progress)
@@ -168,31 +179,59 @@ class MainWindow(BackgroundWork, QMainWindow):
     # --- navigation -----------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        selected = self.selected_people()
+        """Show the library as it is now: after every edit, undo, redo, scan and regrouping."""
         self.thumbs.clear()
-        self.people_model.refresh()
+        self.people_model.refresh()  # the grid keeps its selection by person id (TileGrid)
         if self.stack.currentWidget() is self.person_page:
-            self.faces_model.refresh()
+            self._refresh_person_page()
         counts = self.library.counts()
         shown = self.people_model.rowCount()  # counts['people'] also counts emptied people
         self.people_page.summary.setText(
             f"{shown} {'person' if shown == 1 else 'people'} shown · {counts['faces']} faces in "
-            f"{counts['photos']} photos"
-            f" · {counts['unsorted']} unsorted")  # fmt: skip
+            f"{counts['photos']} photos · {counts['unsorted']} unsorted"
+        )
         self.people_page.unsorted.setText(f"Unsorted faces ({counts['unsorted']})")
         if counts["faces"] == 0 and self.stack.currentWidget() is not self.photo_view:
             self.stack.setCurrentWidget(self.empty)
         elif self.stack.currentWidget() is self.empty:
             self.stack.setCurrentWidget(self.people_page)
-        self._reselect(selected)
-        self.undo_action.setEnabled(any(not u for _, _, u in self.library.undo_history(1)))
+        self.refresh_undo_redo()
 
-    def _reselect(self, ids: list[int]) -> None:
-        sel = self.people_page.view.selectionModel()
-        for pid in ids:
-            row = self.people_model.row_of(pid)
-            if row is not None:
-                sel.select(self.people_model.index(row), sel.SelectionFlag.Select)
+    def _refresh_person_page(self) -> None:
+        pid = self.faces_model.person_id
+        if pid is not None:
+            try:
+                p = self.library.person(pid)
+            except NotFoundError:  # merged away or undone while open
+                self._follow_faces()
+                return
+            self.person_page.title.setText(f"{p.label} — {p.face_count} faces")
+        self.faces_model.refresh()
+
+    def _follow_faces(self) -> None:
+        """The person shown is gone: show their faces where they are now if that is one place
+        (the person they were merged into, the one an undo gave them back to), else the people."""
+        places: set[int | None] = set()
+        for row in range(self.faces_model.rowCount()):
+            try:
+                places.add(self.library.face(self.faces_model.face_at(row).id).person_id)
+            except NotFoundError:  # removed as "not a face"
+                continue
+        if len(places) != 1:
+            self.stack.setCurrentWidget(self.people_page)
+            self.tell("the person you had open is no longer in the library.")
+            return
+        (where,) = places
+        self.open_person(where)
+        label = "the unsorted faces" if where is None else self.library.person(where).label
+        self.tell(f"the faces you had open are now with {label}.")
+
+    def tell(self, message: str) -> None:
+        """Add to the status bar's message (what was done, then what it changed)."""
+        now = self.status_label.text()
+        self.status_label.setText(
+            f"{now} — {message}" if now else message[:1].upper() + message[1:]
+        )
 
     def show_people(self) -> None:
         self.stack.setCurrentWidget(self.people_page if self.library.counts()["faces"]
@@ -206,14 +245,21 @@ class MainWindow(BackgroundWork, QMainWindow):
             self.show_people()
 
     def open_person(self, person_id: int | None) -> None:
-        self.faces_model.show_person(person_id)
+        """Show a person's faces (None: the unsorted faces)."""
         if person_id is None:
             title = "Unsorted faces"
         else:
-            p = self.library.person(person_id)
+            try:
+                p = self.library.person(person_id)
+            except NotFoundError:  # a stale box in the photo view, a stale tile
+                self.status_label.setText("That person is no longer in the library.")
+                self.show_people()
+                return
             title = f"{p.label} — {p.face_count} faces"
+        self.faces_model.show_person(person_id)
         self.person_page.title.setText(title)
         self.person_page.name_button.setEnabled(person_id is not None)
+        self.person_page.not_this.setEnabled(person_id is not None)
         self.person_page.view.scrollToTop()  # a reset keeps the last person's scroll position
         self.stack.setCurrentWidget(self.person_page)
 
@@ -228,8 +274,13 @@ class MainWindow(BackgroundWork, QMainWindow):
 
     def open_selected_photo(self) -> None:
         faces = self.selected_faces()
-        if faces:
+        if not faces:
+            self.status_label.setText("Select a face to see its photo.")
+            return
+        try:
             self.open_photo(self.library.face(faces[0]).photo_id)
+        except NotFoundError as e:
+            self.show_error(str(e))
 
     def _on_search(self, text: str) -> None:
         self.people_model.search = text.strip()
@@ -241,101 +292,21 @@ class MainWindow(BackgroundWork, QMainWindow):
 
     # --- selections -----------------------------------------------------------------------------
 
-    def selected_people(self) -> list[int]:
-        sel = self.people_page.view.selectionModel()
-        return [ix.data(ID_ROLE) for ix in sel.selectedIndexes()] if sel else []
+    def people_in_view(self) -> list[int]:
+        """The people an edit from the menu means: the selected tiles on the people page, the
+        person shown on their own page; no one elsewhere (a selection out of sight is not
+        edited)."""
+        page = self.stack.currentWidget()
+        if page is self.people_page:
+            sel = self.people_page.view.selectionModel()
+            return [ix.data(ID_ROLE) for ix in sel.selectedIndexes()] if sel else []
+        if page is self.person_page and self.faces_model.person_id is not None:
+            return [self.faces_model.person_id]
+        return []
 
     def selected_faces(self) -> list[int]:
         sel = self.person_page.view.selectionModel()
         return [ix.data(ID_ROLE) for ix in sel.selectedIndexes()] if sel else []
-
-    # --- edits (each one undoable, stored at once) ---------------------------------------------
-
-    def _edit(self, fn: Callable[[], object]) -> object | None:
-        try:
-            result = fn()
-        except PhotofaceError as e:
-            QMessageBox.warning(self, "photoface", str(e))
-            return None
-        self.refresh()
-        return result
-
-    def rename_person(self, person_id: int, name: str) -> bool:
-        """Name a person; a name another person has offers to merge the two instead."""
-        name = name.strip()
-        other = self.library.person_by_name(name) if name else None
-        if other is not None and other.id != person_id:
-            ask = QMessageBox.question(
-                self, "Same person?",
-                f"“{name}” is already a person here. Merge the two into one person?")  # fmt: skip
-            if ask == QMessageBox.StandardButton.Yes:
-                self.merge_people([person_id], other.id)
-                return True
-            return False
-        self._edit(lambda: self.library.rename(person_id, name or None))
-        return self.library.person(person_id).name == (name or None)
-
-    def _name_tile(self, ix) -> None:
-        self.people_page.view.setCurrentIndex(ix)  # select just this tile, then name it
-        self.rename_selected()
-
-    def rename_selected(self) -> None:
-        ids = self.selected_people()
-        if self.stack.currentWidget() is self.person_page and self.faces_model.person_id:
-            ids = [self.faces_model.person_id]
-        if len(ids) != 1:
-            return
-        p = self.library.person(ids[0])
-        name, ok = QInputDialog.getText(self, "Name person", "Name:", text=p.name or "")
-        if ok:
-            self.rename_person(p.id, name)
-            if self.stack.currentWidget() is self.person_page:
-                self.open_person(p.id)
-
-    def merge_people(self, ids: list[int], into: int | None = None) -> None:
-        all_ids = list(dict.fromkeys([*ids, *([into] if into is not None else [])]))
-        if len(all_ids) >= 2:
-            self._edit(lambda: self.library.merge(all_ids, into))
-
-    def merge_selected(self) -> None:
-        self.merge_people(self.selected_people())
-
-    def toggle_hidden_selected(self) -> None:
-        for pid in self.selected_people():
-            hidden = self.library.person(pid).hidden
-            self._edit(lambda pid=pid, hidden=hidden: self.library.hide(pid, not hidden))
-
-    def not_this_person(self) -> None:
-        faces, pid = self.selected_faces(), self.faces_model.person_id
-        if faces and pid is not None:
-            self._edit(lambda: self.library.reject(faces, pid))
-
-    def move_faces_to(self, target: int | None = -1) -> None:
-        faces = self.selected_faces()
-        if not faces:
-            return
-        if target == -1:  # ask
-            dlg = MoveToDialog([p for p in self.library.people()
-                                if p.id != self.faces_model.person_id], self)  # fmt: skip
-            if not dlg.exec():
-                return
-            target = dlg.person_id()
-        self._edit(lambda: self.library.move_faces(faces, target))
-
-    def remove_faces(self) -> None:
-        faces = self.selected_faces()
-        if faces:
-            self._edit(lambda: self.library.remove_faces(faces))
-
-    def undo(self) -> None:
-        done = self.library.undo()
-        self.status_label.setText(f"Undone: {done}" if done else "Nothing to undo")
-        self.refresh()
-
-    def redo(self) -> None:
-        done = self.library.redo()
-        self.status_label.setText(f"Redone: {done}" if done else "Nothing to redo")
-        self.refresh()
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.runner.wait()

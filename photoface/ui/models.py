@@ -8,6 +8,7 @@ from collections import OrderedDict
 from PySide6.QtCore import QAbstractListModel, QByteArray, QMimeData, QModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 
+from photoface.errors import NotFoundError
 from photoface.store import Face, Library, Person
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ class Thumbnails:
             return pix
         try:
             data = self.library.face_crop(face_id)
-        except Exception:  # a face removed meanwhile: no picture, no crash
+        except NotFoundError:  # a face gone meanwhile: no picture, no crash
             return None
         img = QImage.fromData(QByteArray(data))
         pix = QPixmap.fromImage(img).scaled(
@@ -164,7 +165,7 @@ class FacesModel(QAbstractListModel):
         else:
             try:
                 self._rows = self.library.faces_of_person(self.person_id)
-            except Exception:  # the person went away (merged, undone)
+            except NotFoundError:  # the person went away (merged, undone); the window moves on
                 self._rows = []
         self.endResetModel()
 

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    QSize,
+    Qt,
+    Signal,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -15,13 +23,70 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoface.ui.models import THUMB, TILE
+from photoface.ui.models import ID_ROLE, THUMB, TILE
 
 
 class TileGrid(QListView):
-    """People tiles: a double-click on the name names the person, on the face opens them."""
+    """People tiles: a double-click on the name names the person, on the face opens them; Enter
+    opens the selected one. A model reset (every refresh) would drop the selection and the
+    current tile, so both are kept by person id across resets."""
 
     name_requested = Signal(QModelIndex)
+    open_requested = Signal(QModelIndex)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._kept: tuple[object, list[object]] = (None, [])
+
+    def setModel(self, model: QAbstractItemModel | None) -> None:  # noqa: N802
+        old = self.model()
+        if old is not None:
+            old.modelAboutToBeReset.disconnect(self._remember)
+            old.modelReset.disconnect(self._restore)
+        super().setModel(model)
+        if model is not None:  # connected after the view's own reset, so this runs after it
+            model.modelAboutToBeReset.connect(self._remember)
+            model.modelReset.connect(self._restore)
+
+    def _remember(self) -> None:
+        sel = self.selectionModel()
+        selected = [ix.data(ID_ROLE) for ix in sel.selectedIndexes()] if sel else []
+        self._kept = (self.currentIndex().data(ID_ROLE), selected)
+
+    def _restore(self) -> None:
+        current_id, selected_ids = self._kept
+        model, sel = self.model(), self.selectionModel()
+        rows = {model.index(r, 0).data(ID_ROLE): r for r in range(model.rowCount())}
+        selection = QItemSelection()
+        for pid in selected_ids:
+            if pid in rows:
+                ix = model.index(rows[pid], 0)
+                selection.select(ix, ix)
+        sel.select(selection, QItemSelectionModel.SelectionFlag.Select)
+        if current_id not in rows:  # the current person went away: a selected one instead
+            current_id = next((p for p in selected_ids if p in rows), None)
+        if current_id is not None:
+            sel.setCurrentIndex(
+                model.index(rows[current_id], 0), QItemSelectionModel.SelectionFlag.NoUpdate
+            )
+
+    def chosen(self) -> QModelIndex:
+        """The tile Enter opens: the current one if it is selected, else the first selected,
+        else the current one."""
+        current = self.currentIndex()
+        selected = self.selectionModel().selectedIndexes() if self.selectionModel() else []
+        if not selected or current in selected:
+            return current
+        return min(selected, key=lambda ix: ix.row())
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            ix = self.chosen()
+            if ix.isValid():
+                self.open_requested.emit(ix)
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802
         pos = event.position().toPoint()

@@ -1,0 +1,166 @@
+"""The user's edits from the window (name, merge, move, reject, hide, remove, undo, redo)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from PySide6.QtWidgets import QInputDialog, QMessageBox
+
+from photoface.errors import NotFoundError, PhotofaceError
+from photoface.ui.dialogs import MoveToDialog
+
+log = logging.getLogger(__name__)
+
+
+def _menu_text(text: str) -> str:
+    """Text for a menu item: a '&' in a name would otherwise become a shortcut mark."""
+    return text.replace("&", "&&")
+
+
+class EditSlots:
+    """Mixed into MainWindow: each edit is one undoable step, stored at once; a refused one
+    (a name taken, a person gone meanwhile) is a message, never a traceback."""
+
+    def _edit(self, fn: Callable[[], object]) -> bool:
+        """Run one edit; True when it was stored. The window is refreshed either way: a refusal
+        often means it showed something that has changed."""
+        try:
+            fn()
+        except PhotofaceError as e:
+            self.show_error(str(e))
+            self.refresh()
+            return False
+        self.status_label.setText(f"Done: {self.library.next_undo()}")
+        self.refresh()
+        return True
+
+    def show_error(self, message: str) -> None:
+        self.status_label.setText(message)
+        QMessageBox.warning(self, "photoface", message)
+
+    def refresh_undo_redo(self) -> None:
+        """Undo and Redo say what they would do now, and are off when there is nothing."""
+        for action, verb, what in (
+            (self.undo_action, "Undo", self.library.next_undo()),
+            (self.redo_action, "Redo", self.library.next_redo()),
+        ):
+            action.setEnabled(what is not None)
+            action.setText(f"&{verb} {_menu_text(what)}" if what else f"&{verb}")
+            action.setToolTip(f"{verb} {what}" if what else f"Nothing to {verb.lower()}")
+
+    # --- naming -------------------------------------------------------------------------------
+
+    def rename_person(self, person_id: int, name: str) -> bool:
+        """Name a person; a name another person has offers to merge the two instead."""
+        return self._rename(person_id, name) is not None
+
+    def _rename(self, person_id: int, name: str) -> int | None:
+        """rename_person; returns the person who has the faces now (the other one after a
+        merge), None when nothing changed."""
+        name = name.strip()
+        other = self.library.person_by_name(name) if name else None
+        if other is not None and other.id != person_id:
+            ask = QMessageBox.question(
+                self,
+                "Same person?",
+                f"“{name}” is already a person here. Merge the two into one person?",
+            )
+            if ask == QMessageBox.StandardButton.Yes and self._edit(
+                lambda: self.library.merge([person_id, other.id], other.id)
+            ):
+                return other.id
+            return None
+        return (
+            person_id if self._edit(lambda: self.library.rename(person_id, name or None)) else None
+        )
+
+    def _name_tile(self, ix) -> None:
+        self.people_page.view.setCurrentIndex(ix)  # select just this tile, then name it
+        self.rename_selected()
+
+    def rename_selected(self) -> None:
+        ids = self.people_in_view()
+        if len(ids) != 1:
+            self.status_label.setText("Select one person to name.")
+            return
+        try:
+            p = self.library.person(ids[0])
+        except NotFoundError as e:
+            self.show_error(str(e))
+            self.refresh()
+            return
+        name, ok = QInputDialog.getText(self, "Name person", "Name:", text=p.name or "")
+        if not ok:
+            return
+        now = self._rename(p.id, name)
+        if now is not None and self.stack.currentWidget() is self.person_page:
+            self.open_person(now)
+
+    # --- people -------------------------------------------------------------------------------
+
+    def merge_people(self, ids: list[int], into: int | None = None) -> None:
+        all_ids = list(dict.fromkeys([*ids, *([into] if into is not None else [])]))
+        if len(all_ids) < 2:
+            self.status_label.setText("Select two or more people to merge.")
+            return
+        self._edit(lambda: self.library.merge(all_ids, into))
+
+    def merge_selected(self) -> None:
+        self.merge_people(self.people_in_view())
+
+    def toggle_hidden_selected(self) -> None:
+        for pid in self.people_in_view():
+            self._edit(lambda pid=pid: self.library.hide(pid, not self.library.person(pid).hidden))
+
+    # --- faces --------------------------------------------------------------------------------
+
+    def _faces_or_hint(self, what: str) -> list[int]:
+        faces = self.selected_faces()
+        if not faces:
+            self.status_label.setText(f"Select the faces to {what} first.")
+        return faces
+
+    def not_this_person(self) -> None:
+        pid = self.faces_model.person_id
+        faces = self._faces_or_hint("take out of this person")
+        if faces and pid is not None:
+            self._edit(lambda: self.library.reject(faces, pid))
+
+    def ask_and_move_faces(self) -> None:
+        """The "Move to…" button: ask for the person (or a new one), then move."""
+        if not self._faces_or_hint("move"):
+            return
+        shown = self.faces_model.person_id
+        people = [p for p in self.library.people() if p.id != shown]
+        target, ok = MoveToDialog.get_person(self, people)
+        if ok:
+            self.move_faces_to(target)
+
+    def move_faces_to(self, target: int | None) -> None:
+        """Move the selected faces to person `target`; None makes a new person of them."""
+        faces = self.selected_faces()
+        if faces:
+            self._edit(lambda: self.library.move_faces(faces, target))
+
+    def remove_faces(self) -> None:
+        faces = self._faces_or_hint("remove")
+        if faces:
+            self._edit(lambda: self.library.remove_faces(faces))
+
+    # --- undo and redo ------------------------------------------------------------------------
+
+    def undo(self) -> None:
+        self._step(self.library.undo, "Undone", "Nothing to undo")
+
+    def redo(self) -> None:
+        self._step(self.library.redo, "Redone", "Nothing to redo")
+
+    def _step(self, fn: Callable[[], str | None], done_word: str, nothing: str) -> None:
+        try:
+            done = fn()
+        except PhotofaceError as e:  # the library busy or unwritable: nothing was changed
+            self.show_error(str(e))
+            return
+        self.status_label.setText(f"{done_word}: {done}" if done else nothing)
+        self.refresh()
