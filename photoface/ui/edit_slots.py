@@ -67,7 +67,7 @@ class EditSlots:
                 f"“{name}” is already a person here. Merge the two into one person?",
             )
             if ask == QMessageBox.StandardButton.Yes and self._edit(
-                lambda: self.library.merge([person_id, other.id], other.id)
+                lambda: self.library.merge([person_id, other.id], other.id, other.name)
             ):
                 return other.id
             return None
@@ -104,7 +104,32 @@ class EditSlots:
         if len(all_ids) < 2:
             self.status_label.setText("Select two or more people to merge.")
             return
-        self._edit(lambda: self.library.merge(all_ids, into))
+        names = self._names_of(all_ids)
+        name = None
+        if len({n.casefold() for n in names}) > 1:
+            # A merge never drops a name the user gave without the user choosing.
+            name, ok = QInputDialog.getItem(
+                self,
+                "Merge people",
+                "These people have different names. The merged person is called:",
+                names,
+                0,
+                True,
+            )
+            if not ok:
+                return
+        self._edit(lambda: self.library.merge(all_ids, into, name))
+
+    def _names_of(self, ids: list[int]) -> list[str]:
+        names: list[str] = []
+        for pid in ids:
+            try:
+                name = self.library.person(pid).name
+            except NotFoundError:
+                continue  # gone meanwhile: the merge itself will say so
+            if name and name not in names:
+                names.append(name)
+        return names
 
     def merge_selected(self) -> None:
         self.merge_people(self.people_in_view())

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from photoface import settings as settings_mod
 from photoface.core.detect import Detector, make_detector
 from photoface.core.embed import Embedder, load_default_embedder
-from photoface.errors import ModelMissingError, NotFoundError
+from photoface.errors import ModelMissingError, NotFoundError, PhotofaceError
 from photoface.store import Library
 from photoface.ui.edit_slots import EditSlots
 from photoface.ui.models import ID_ROLE, FacesModel, PeopleModel, Thumbnails
@@ -69,7 +69,12 @@ class MainWindow(EditSlots, BackgroundWork, QMainWindow):
         self.detector_factory = detector_factory or (
             lambda: make_detector(self.settings.detector, self.settings.threads)
         )
-        self.embedder = embedder_factory()
+        self.model_problem: str | None = None
+        try:
+            self.embedder = embedder_factory()
+        except PhotofaceError as e:  # a broken model file: the window opens and says why
+            log.warning("%s", e)
+            self.embedder, self.model_problem = None, str(e)
         self.library_path = library_path
         self.library = Library(library_path)
         self.thumbs = Thumbnails(self.library)
@@ -97,7 +102,12 @@ class MainWindow(EditSlots, BackgroundWork, QMainWindow):
         self.stack = QStackedWidget(self)
         self.empty = EmptyState()
         self.empty.choose_folder.connect(self.choose_folder)
-        if self.embedder is None:
+        if self.model_problem is not None:
+            self.empty.notice.setText(
+                f"The face-embedding model cannot be used: {self.model_problem}. Faces will be "
+                "found and kept, and grouped into people once a working model is installed."
+            )
+        elif self.embedder is None:
             self.empty.notice.setText(
                 "No face-embedding model is installed: faces will be found and kept, and "
                 "grouped into people once a model is installed (see README, Training)."

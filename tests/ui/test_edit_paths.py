@@ -11,6 +11,7 @@ from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
+    QComboBox,
     QDialogButtonBox,
     QLineEdit,
     QListView,
@@ -160,6 +161,18 @@ def choose_person(qtbot, label: str | None) -> Callable[[QWidget], None]:
     return answer
 
 
+def choose_name(qtbot, name: str) -> Callable[[QWidget], None]:
+    """In the merge's "which name" dialog: pick `name` from the list, then OK."""
+
+    def answer(dlg: QWidget) -> None:
+        combo = dlg.findChild(QComboBox)
+        combo.setCurrentIndex(combo.findText(name))
+        ok = dlg.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+        qtbot.mouseClick(ok, LEFT)
+
+    return answer
+
+
 def click_yes(qtbot) -> Callable[[QWidget], None]:
     def answer(dlg: QWidget) -> None:
         assert isinstance(dlg, QMessageBox)
@@ -253,6 +266,7 @@ def test_undo_twice_then_redo_with_both_shortcuts(qtbot, people_window):
     # edit 2: merge Dora into Ada (click, Ctrl+click, Ctrl+M)
     click_item(qtbot, view, row_of_name(w, "Ada"))
     click_item(qtbot, view, row_of_name(w, "Dora"), CTRL)
+    when_dialog_shows(choose_name(qtbot, "Ada"))  # two names: the window asks which stays
     press(qtbot, view, Qt.Key.Key_M, CTRL)
     assert ("Ada", 5) in tiles(w) and "Dora" not in dict(tiles(w))
     assert undo_redo(w) == ((True, "Undo Merge Dora into Ada"), (False, "Redo"))
@@ -328,6 +342,31 @@ def test_selection_follows_the_person_when_the_grid_reorders(qtbot, people_windo
 # --- merging needs two ------------------------------------------------------------------------
 
 
+def cancel_dialog(qtbot) -> Callable[[QWidget], None]:
+    def answer(dlg: QWidget) -> None:
+        cancel = dlg.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Cancel)
+        qtbot.mouseClick(cancel, LEFT)
+
+    return answer
+
+
+def test_merging_two_named_people_asks_which_name_stays(qtbot, people_window, warnings):
+    w = people_window
+    view = w.people_page.view
+    click_item(qtbot, view, row_of_name(w, "Ada"))
+    click_item(qtbot, view, row_of_name(w, "Bob"), CTRL)
+    when_dialog_shows(cancel_dialog(qtbot))
+    press(qtbot, view, Qt.Key.Key_M, CTRL)
+    assert ("Ada", 4) in tiles(w) and ("Bob", 3) in tiles(w)
+    assert w.library.next_undo() is None
+    when_dialog_shows(choose_name(qtbot, "Bob"))
+    press(qtbot, view, Qt.Key.Key_M, CTRL)
+    assert ("Bob", 7) in tiles(w) and "Ada" not in dict(tiles(w))
+    assert warnings == []
+    press(qtbot, view, Qt.Key.Key_Z, CTRL)
+    assert ("Ada", 4) in tiles(w) and ("Bob", 3) in tiles(w)
+
+
 def test_merge_with_one_tile_says_so_and_logs_nothing(qtbot, people_window):
     w = people_window
     view = w.people_page.view
@@ -394,7 +433,7 @@ def test_a_refused_edit_is_a_message_not_a_traceback(qtbot, people_window, warni
     click_item(qtbot, view, row_of_name(w, "Ada"))
     click_item(qtbot, view, row_of_name(w, "Bob"), CTRL)
     ada, bob = (w.library.people(search=n)[0].id for n in ("Ada", "Bob"))
-    w.library.merge([ada, bob])  # another window merged them meanwhile: Bob is gone
+    w.library.merge([ada, bob], name="Ada")  # another window merged them: Bob is gone
     press(qtbot, view, Qt.Key.Key_H, CTRL)  # hide the two selected (stale) people
     assert shown and "no person with id" in shown[0]
     assert "no person with id" in w.status_label.text()
@@ -466,3 +505,16 @@ def test_undo_and_redo_follow_the_library_after_a_regrouping(qtbot, people_windo
     assert w.status_label.text() == "Faces grouped again."
     assert undo_redo(w) == ((True, "Undo Rename Bob to Robert"), (False, "Redo"))
     assert "Robert" in dict(tiles(w))
+
+
+def test_a_broken_model_path_opens_the_window_and_says_why(qtbot, tmp_path, home, monkeypatch):
+    from photoface.settings import Settings
+    from photoface.ui.main_window import MainWindow
+
+    monkeypatch.setenv("PHOTOFACE_MODEL", str(tmp_path / "no-such-model.onnx"))
+    w = MainWindow(tmp_path / "lib.sqlite3", Settings(), home, detector_factory=lambda: None)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    assert w.embedder is None
+    assert "does not exist" in w.empty.notice.text()
