@@ -46,3 +46,16 @@ def shared_data() -> Path:
 
 def in_ci() -> bool:
     return bool(os.environ.get("CI"))
+
+
+@pytest.fixture
+def eileen_album(tmp_path, with_model, capsys) -> Path:
+    """trip/face_0..2.jpg (one person, named Eileen) and sky.jpg (no face)."""
+    from photoface.cli import main
+    from tests.photos import make_album
+
+    make_album(tmp_path / "album", n_faces=3, broken=False)
+    assert main(["scan", str(tmp_path / "album"), "-q"]) == 0
+    assert main(["name", "1", "Eileen"]) == 0
+    capsys.readouterr()
+    return tmp_path / "album"

@@ -95,18 +95,6 @@ DIGIKAM = (
 NOT_COMPARED = ("SourceFile", "System:", "File:", "ExifTool:", "XMP-x:XMPToolkit", "XMP-photoface:")
 
 
-@pytest.fixture
-def album(tmp_path, with_model, capsys) -> Path:
-    """trip/face_0..2.jpg, one person, named Eileen."""
-    from tests.photos import make_album
-
-    make_album(tmp_path / "album", n_faces=3, broken=False)
-    assert main(["scan", str(tmp_path / "album"), "-q"]) == 0
-    assert main(["name", "1", "Eileen"]) == 0
-    capsys.readouterr()
-    return tmp_path / "album"
-
-
 def face_area(photo: Path) -> dict[str, float]:
     """The normalised centre and size of the one face the library found in `photo` (480x480)."""
     with Library(paths.default_library_path()) as lib:
@@ -136,11 +124,11 @@ def _strip_mark(region: dict) -> dict:
     return {k: v for k, v in region.items() if k != "Exported"}
 
 
-def test_a_digikam_sidecar_keeps_its_text_around_the_packet(album, capsys):
-    photo = album / "trip/face_0.jpg"
-    side = album / "trip/face_0.jpg.xmp"
+def test_a_digikam_sidecar_keeps_its_text_around_the_packet(eileen_album, capsys):
+    photo = eileen_album / "trip/face_0.jpg"
+    side = eileen_album / "trip/face_0.jpg.xmp"
     side.write_text(DIGIKAM.format(**face_area(photo)))
-    before = sums(album)
+    before = sums(eileen_album)
     assert main(["xmp-export"]) == 0
     text = side.read_text()
     assert text.startswith(HEAD) and text.endswith(TAIL)  # wrapper and comments outside it
@@ -148,15 +136,15 @@ def test_a_digikam_sidecar_keeps_its_text_around_the_packet(album, capsys):
         assert kept in text  # prefixes as they were, not ns0/ns3
     regions = xmp.read_regions(side, (480, 480))
     assert [r.name for r in regions] == ["Someone Else", "Eileen"]
-    assert sums(album) == before
+    assert sums(eileen_album) == before
 
 
 @needs_exiftool
-def test_a_digikam_sidecar_read_back_by_exiftool(album, capsys):
-    photo = album / "trip/face_0.jpg"
-    side = album / "trip/face_0.jpg.xmp"
+def test_a_digikam_sidecar_read_back_by_exiftool(eileen_album, capsys):
+    photo = eileen_album / "trip/face_0.jpg"
+    side = eileen_album / "trip/face_0.jpg.xmp"
     side.write_text(DIGIKAM.format(**face_area(photo)))
-    before, photos = read_back(side), sums(album)
+    before, photos = read_back(side), sums(eileen_album)
     assert main(["xmp-export"]) == 0
     after = read_back(side)
     assert _without_ours(after) == _without_ours(before)
@@ -183,13 +171,13 @@ def test_a_digikam_sidecar_read_back_by_exiftool(album, capsys):
         "Name": "Eileen Collins",
     }
     assert _without_ours(renamed) == _without_ours(before)
-    assert sums(album) == photos
+    assert sums(eileen_album) == photos
 
 
 @needs_exiftool
-def test_an_exiftool_sidecar_read_back_by_exiftool(album, capsys):
-    photo = album / "trip/face_0.jpg"
-    side = album / "trip/face_0.jpg.xmp"
+def test_an_exiftool_sidecar_read_back_by_exiftool(eileen_album, capsys):
+    photo = eileen_album / "trip/face_0.jpg"
+    side = eileen_album / "trip/face_0.jpg.xmp"
     a = face_area(photo)
     focus = f"X={a['cx']},Y={a['cy']},W={a['w']},H={a['h']},Unit=normalized"
     regions = (
@@ -205,7 +193,7 @@ def test_an_exiftool_sidecar_read_back_by_exiftool(album, capsys):
     subprocess.run(
         ["exiftool", "-q", *tags, f"-XMP-mwg-rs:RegionInfo={regions}", str(side)], check=True
     )
-    before, photos = read_back(side), sums(album)
+    before, photos = read_back(side), sums(eileen_album)
     assert len(before["XMP-mwg-rs:RegionInfo"]["RegionList"]) == 3
     assert main(["xmp-export"]) == 0
     after = read_back(side)
@@ -218,9 +206,9 @@ def test_an_exiftool_sidecar_read_back_by_exiftool(album, capsys):
     assert ours["Name"] == "Eileen" and ours["Type"] == "Face"
     assert abs(ours["Area"]["X"] - a["cx"]) < 1e-3 and abs(ours["Area"]["W"] - a["w"]) < 1e-3
     assert side.read_text().rstrip().endswith("<?xpacket end='w'?>")
-    assert sums(album) == photos
+    assert sums(eileen_album) == photos
 
-    new = read_back(album / "trip/face_1.jpg.xmp")  # a sidecar of ours alone reads too
+    new = read_back(eileen_album / "trip/face_1.jpg.xmp")  # a sidecar of ours alone reads too
     assert new["XMP-iptcExt:PersonInImage"] == ["Eileen"]
     assert [r["Name"] for r in new["XMP-mwg-rs:RegionInfo"]["RegionList"]] == ["Eileen"]
     dims = new["XMP-mwg-rs:RegionInfo"]["AppliedToDimensions"]

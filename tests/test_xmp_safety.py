@@ -15,21 +15,11 @@ from PIL import Image
 from photoface import xmp
 from photoface.cli import main
 from photoface.store import Library
-from tests.photos import face_photo, make_album
+from tests.photos import face_photo
 from tests.test_xmp import OTHER_SIDECAR
 
 # Long enough for a loaded machine, short enough that a hang fails the test instead of the run.
 HANG_S = 120
-
-
-@pytest.fixture
-def album(tmp_path, with_model, capsys) -> Path:
-    """trip/face_0..2.jpg (one person, named Eileen) and sky.jpg (no face)."""
-    make_album(tmp_path / "album", n_faces=3, broken=False)
-    assert main(["scan", str(tmp_path / "album"), "-q"]) == 0
-    assert main(["name", "1", "Eileen"]) == 0
-    capsys.readouterr()
-    return tmp_path / "album"
 
 
 def sums(root: Path) -> dict[Path, str]:
@@ -51,14 +41,14 @@ def run_cli(args: list[str]) -> int:
     return result[0]
 
 
-def test_a_planted_tmp_link_is_not_written_through(album, capsys):
-    trip = album / "trip"
-    target = album / "sky.jpg"
-    before = sums(album)
+def test_a_planted_tmp_link_is_not_written_through(eileen_album, capsys):
+    trip = eileen_album / "trip"
+    target = eileen_album / "sky.jpg"
+    before = sums(eileen_album)
     planted = trip / "face_0.jpg.xmp.tmp"
     planted.symlink_to(target)
     assert main(["xmp-export"]) == 0
-    assert sums(album) == before  # sky.jpg is still the photo it was
+    assert sums(eileen_album) == before  # sky.jpg is still the photo it was
     assert planted.is_symlink() and planted.resolve() == target
     side = trip / "face_0.jpg.xmp"
     assert not side.is_symlink()
@@ -67,23 +57,25 @@ def test_a_planted_tmp_link_is_not_written_through(album, capsys):
 
 
 @pytest.mark.parametrize("target_kind", ["jpeg", "sidecar"])
-def test_a_sidecar_that_is_a_link_is_skipped(album, tmp_path, capsys, target_kind):
+def test_a_sidecar_that_is_a_link_is_skipped(eileen_album, tmp_path, capsys, target_kind):
     if target_kind == "jpeg":
-        target = album / "sky.jpg"
+        target = eileen_album / "sky.jpg"
     else:
         target = tmp_path / "elsewhere.xmp"
         target.write_text(OTHER_SIDECAR)
-    side = album / "trip/face_0.jpg.xmp"
+    side = eileen_album / "trip/face_0.jpg.xmp"
     side.symlink_to(target)
-    before, target_bytes = sums(album), target.read_bytes()
+    before, target_bytes = sums(eileen_album), target.read_bytes()
     assert main(["xmp-export"]) == 1
     out = capsys.readouterr().out
     assert f"skipped {side}: a link" in out
     assert "wrote 2 sidecar(s), skipped 1" in out
     assert side.is_symlink() and target.read_bytes() == target_bytes
-    assert sums(album) == before
+    assert sums(eileen_album) == before
     for i in (1, 2):
-        names = [r.name for r in xmp.read_regions(album / f"trip/face_{i}.jpg.xmp", (480, 480))]
+        names = [
+            r.name for r in xmp.read_regions(eileen_album / f"trip/face_{i}.jpg.xmp", (480, 480))
+        ]
         assert names == ["Eileen"]
 
 
@@ -124,11 +116,11 @@ BAD = {
 
 
 @pytest.mark.parametrize("kind", BAD)
-def test_each_bad_sidecar_is_skipped_and_the_others_written(album, capsys, kind):
+def test_each_bad_sidecar_is_skipped_and_the_others_written(eileen_album, capsys, kind):
     make, reason = BAD[kind]
-    side = album / "trip/face_0.jpg.xmp"
+    side = eileen_album / "trip/face_0.jpg.xmp"
     make(side)
-    before = sums(album)
+    before = sums(eileen_album)
     regular = stat.S_ISREG(side.stat().st_mode)
     bad_before = side.read_bytes() if regular else None
     assert run_cli(["xmp-export"]) == 1
@@ -137,47 +129,49 @@ def test_each_bad_sidecar_is_skipped_and_the_others_written(album, capsys, kind)
     (line,) = [ln for ln in out.splitlines() if ln.startswith("skipped")]
     assert line.startswith(f"skipped {side}: ") and reason in line
     assert out.splitlines()[-1].startswith("wrote 2 sidecar(s), skipped 1 (reasons above);")
-    assert sums(album) == before
+    assert sums(eileen_album) == before
     if bad_before is not None:
         assert side.read_bytes() == bad_before
     for i in (1, 2):
-        names = [r.name for r in xmp.read_regions(album / f"trip/face_{i}.jpg.xmp", (480, 480))]
+        names = [
+            r.name for r in xmp.read_regions(eileen_album / f"trip/face_{i}.jpg.xmp", (480, 480))
+        ]
         assert names == ["Eileen"]
 
 
-def test_a_missing_photo_is_skipped(album, capsys):
-    (album / "trip/face_1.jpg").unlink()
-    before = sums(album)
+def test_a_missing_photo_is_skipped(eileen_album, capsys):
+    (eileen_album / "trip/face_1.jpg").unlink()
+    before = sums(eileen_album)
     assert main(["xmp-export"]) == 1
     out = capsys.readouterr().out
-    side = album / "trip/face_1.jpg.xmp"
+    side = eileen_album / "trip/face_1.jpg.xmp"
     assert f"skipped {side}: the photo is not there" in out
     assert "wrote 2 sidecar(s), skipped 1" in out
     assert not os.path.lexists(side)
-    assert sums(album) == before
+    assert sums(eileen_album) == before
 
 
-def test_a_folder_moved_since_the_scan_is_skipped(album, capsys):
-    (album / "trip").rename(album / "moved")
-    before = sums(album)
+def test_a_folder_moved_since_the_scan_is_skipped(eileen_album, capsys):
+    (eileen_album / "trip").rename(eileen_album / "moved")
+    before = sums(eileen_album)
     assert main(["xmp-export"]) == 1
     out, err = capsys.readouterr()
     assert "Traceback" not in err and out.count("the photo is not there") == 3
     assert out.splitlines()[-1].startswith("wrote 0 sidecar(s), skipped 3")
-    assert not list(album.rglob("*.xmp*")) and not (album / "trip").exists()
-    assert sums(album) == before
+    assert not list(eileen_album.rglob("*.xmp*")) and not (eileen_album / "trip").exists()
+    assert sums(eileen_album) == before
 
 
-def test_a_read_only_sidecar_stays_read_only(album, capsys):
-    side = album / "trip/face_0.jpg.xmp"
+def test_a_read_only_sidecar_stays_read_only(eileen_album, capsys):
+    side = eileen_album / "trip/face_0.jpg.xmp"
     side.write_text(OTHER_SIDECAR)
     side.chmod(0o444)
-    before = sums(album)
+    before = sums(eileen_album)
     assert main(["xmp-export"]) == 0
     assert stat.S_IMODE(side.stat().st_mode) == 0o444
     names = {r.name for r in xmp.read_regions(side, (480, 480))}
     assert names == {"Someone Else", "Eileen"}
-    assert sums(album) == before
+    assert sums(eileen_album) == before
 
 
 def _region_sidecar(name: str, box: tuple[float, ...], size: tuple[int, int]) -> str:
@@ -237,9 +231,9 @@ def test_a_shared_short_sidecar_is_neither_written_nor_read(jpg_and_png, capsys)
     assert sums(root) == before
 
 
-def test_a_fifo_sidecar_does_not_hang_import(album, capsys):
+def test_a_fifo_sidecar_does_not_hang_import(eileen_album, capsys):
     assert main(["xmp-export"]) == 0
-    fifo = album / "trip/face_0.jpg.xmp"
+    fifo = eileen_album / "trip/face_0.jpg.xmp"
     fifo.unlink()
     os.mkfifo(fifo)
     capsys.readouterr()
@@ -249,12 +243,12 @@ def test_a_fifo_sidecar_does_not_hang_import(album, capsys):
     assert "read 2 sidecar(s), skipped 1 (reasons above): 2 faces named (1 people)" in out
 
 
-def test_names_from_sidecars_cannot_forge_lines(album, capsys):
+def test_names_from_sidecars_cannot_forge_lines(eileen_album, capsys):
     from photoface import paths
 
-    side = album / "trip/face_0.jpg.xmp"
+    side = eileen_album / "trip/face_0.jpg.xmp"
     with Library(paths.default_library_path()) as lib:
-        box = _face_box(lib, album / "trip/face_0.jpg")
+        box = _face_box(lib, eileen_album / "trip/face_0.jpg")
     forged = "Eve&#10;read 99 sidecar(s)&#13;&#9;x"
     side.write_text(_region_sidecar(forged, box, (480, 480)))
     assert main(["xmp-import"]) == 0
