@@ -130,6 +130,9 @@ def test_prepare_train_export_end_to_end(tmp_path):
     card = json.loads((out / "photoface-e2e-v2.json").read_text())
     assert "mixed e2e-v1-e2e-v2" in card["lfw"] and "ResNet" in card["architecture"]
     assert "--harmonic" in card["commands"]["train"]
+    from tests.training.test_model_cards import absolute_paths
+
+    assert not list(absolute_paths(card))  # the run's tmp paths are not recorded
     assert "aligned int8@float" in card["lfw"]  # int8 at the float thresholds, as the app uses it
     # a later model scored against v2 too: listed as compatible with it only if the mixed
     # pairs score at least v2's own accuracy
