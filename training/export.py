@@ -70,7 +70,9 @@ def recipe(cfg: dict) -> str:
     parts = [f"triplet loss, online {cfg.get('miner', 'semihard')} mining, margin {cfg['margin']}"]
     if cfg["distill"] > 0:
         target = cfg.get("teacher_target", "centred")
-        parts.append(f"distillation from dlib's ResNet ({target} target, weight {cfg['distill']})")
+        who = {"dlib": "dlib's ResNet", "sface": "SFace",
+               "both": "dlib's ResNet + SFace"}[cfg.get("teacher", "dlib")]  # fmt: skip
+        parts.append(f"distillation from {who} ({target} target, weight {cfg['distill']})")
     if cfg.get("cosface", 0) > 0:
         parts.append(f"CosFace margin head (weight {cfg['cosface']})")
     if cfg.get("harmonic"):
@@ -232,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         "exported": time.strftime("%Y-%m-%d"),
         "commands": {
             "prepare": "python -m training.prepare",
-            "teacher": "python -m training.teacher",
+            "teacher": f"python -m training.teacher --teacher {cfg.get('teacher', 'dlib')}",
             "train": train_command(cfg),
             "export": "python -m training.export "
             + shlex.join(portable_arg(a) for a in (sys.argv[1:] if argv is None else argv)),

@@ -113,7 +113,7 @@ def test_prepare_train_export_end_to_end(tmp_path):
 
     r = run("training.teacher", "--cache-dir", str(cache), "--workers", "1")
     assert r.returncode == 0, r.stderr
-    assert np.load(cache / "teacher.npy").shape == (meta["train"], 128)
+    assert np.load(cache / "teacher_dlib.npy").shape == (meta["train"], 128)
     v2 = ["--preset", "small", "--name", "v2", "--arch", "resnet", "--cosface", "0.1",
           "--teacher-target", "distance", "--aug", "album", "--harmonic", str(v1),
           "--harmonic-cross", "0.5"]  # fmt: skip
