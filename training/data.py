@@ -8,21 +8,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from photoface.bench import albums
+
 log = logging.getLogger(__name__)
 
 EVAL_FOLDS = (0, 1, 2, 3, 4)  # LFW View-2 folds we report on: never trained on
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".pgm", ".gif", ""}
 
-# celeba-wild-200 identities kept out of training for the in-the-wild tuning album
-# (photoface.bench.albums --album celeba-wild): the 60 lowest ids, 1,324 photos.
-WILD_HOLDOUT = frozenset(
-    """
-7203 7204 7205 7206 7207 7208 7209 7212 7215 7216 7218 7219 7222 7224 7225 7226 7227 7228 7229
-7231 7232 7233 7237 7238 7239 7242 7244 7246 7248 7249 7250 7251 7252 7254 7255 7256 7257 7258
-7259 7261 7263 7264 7265 7267 7269 7270 7271 7273 7274 7276 7277 7279 7281 7282 7283 7284 7285
-7286 7287 7289
-""".split()
-)
+# celeba-wild-200 identities kept out of training: the in-the-wild tuning album's people
+# (python -m photoface.bench.albums LFW --split wild)
+WILD_HOLDOUT = frozenset(albums.WILD_HOLDOUT)
 
 # The two extra face sources (issue 16), extracted with `git archive` under --extra-data:
 # All-Age-Faces (middleyuan/All-Age-Faces-Dataset @ 28741a75), one person per photo, and
