@@ -50,6 +50,7 @@ class PrepareConfig:
     workers: int = 2
     limit: int = 0  # only the first N photos (tests, dry runs)
     lfw_folds: int = 5  # crop the people of View-2 folds 0..N-1 (10: the standard protocol)
+    lfw_only: bool = False  # only the LFW evaluation images (for scoring before training data)
 
 
 _detector = None
@@ -143,7 +144,11 @@ def run_set(name: str, paths: list[str], out: Path, workers: int) -> np.ndarray:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     for f in fields(PrepareConfig):
-        ap.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
+        if f.type in (bool, "bool"):
+            ap.add_argument("--" + f.name.replace("_", "-"), action="store_true")
+        else:
+            ap.add_argument("--" + f.name.replace("_", "-"), type=type(f.default),
+                            default=f.default)  # fmt: skip
     cfg = PrepareConfig(**vars(ap.parse_args(argv)))
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     data, out = Path(cfg.data), Path(cfg.cache_dir)
@@ -155,11 +160,12 @@ def main(argv: list[str] | None = None) -> int:
     items = training_items(data, extra)
     if cfg.limit:
         items = items[: cfg.limit]
-    ok = run_set("train", [str(i.path) for i in items], out, cfg.workers)
-    with open(out / "train_manifest.tsv", "w") as f:
-        f.write("index\tidentity\tpath\tok\n")
-        for k, (it, good) in enumerate(zip(items, ok, strict=True)):
-            f.write(f"{k}\t{it.identity}\t{it.path}\t{int(good)}\n")
+    if not cfg.lfw_only:
+        ok = run_set("train", [str(i.path) for i in items], out, cfg.workers)
+        with open(out / "train_manifest.tsv", "w") as f:
+            f.write("index\tidentity\tpath\tok\n")
+            for k, (it, good) in enumerate(zip(items, ok, strict=True)):
+                f.write(f"{k}\t{it.identity}\t{it.path}\t{int(good)}\n")
     pairs = [p for p in lfw_pairs(data / "lfw") if p.fold < cfg.lfw_folds]
     names = sorted({x for p in pairs for x in (p.a, p.b)})
     if cfg.limit:
@@ -167,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     lfw_root = data / "lfw" / "lfw-deepfunneled"
     eok = run_set("lfw_eval", [str(lfw_root / n) for n in names], out, cfg.workers)
     (out / "lfw_eval_names.json").write_text(json.dumps(names))
+    if cfg.lfw_only:
+        return 0
     meta = {"pad": PAD, "train": len(items), "train_ok": int(ok.sum()),
             "identities": len({i.identity for i in items}),
             "sources": dict(Counter(i.identity.split("/")[0] for i in items)),
