@@ -126,3 +126,44 @@ def test_embedding_benchmark_prints_ms_per_face(tiny_model, capsys):
     assert embed.main([str(tiny_model), "--batches", "1,4", "--faces", "8", "--repeat", "1"]) == 0
     out = capsys.readouterr().out
     assert "batch   1:" in out and "batch   4:" in out and "ms per face" in out
+
+
+def fake_wild_and_lfw(root):
+    """celeba-wild-200 with two held-out people (one with too few photos) and one training
+    person; LFW with one-photo strangers in a tune fold (1) and a report fold (3)."""
+    from tests.photos import face_photo
+
+    k = 0
+    for ident, n in (("7203", 4), ("7204", 2), ("9999", 3)):
+        for _ in range(n):
+            save_jpeg(face_photo(k), root / "celeba-wild-200" / ident / f"{k:06d}.jpg")
+            k += 1
+    lfw = root / "lfw"
+    folds = ["# identity\tfold"]
+    for name, fold in (("Tu_Ne", 1), ("Re_Port", 3)):
+        save_jpeg(face_photo(k), lfw / "lfw-deepfunneled" / name / f"{name}_0001.jpg")
+        folds.append(f"{name}\t{fold}")
+        k += 1
+    (lfw / "view2_identity_fold_from_pairs.tsv").write_text("\n".join(folds) + "\n")
+    return lfw
+
+
+def test_the_wild_album_holds_only_held_out_people_and_tune_strangers(tmp_path):
+    from photoface.bench.albums import WILD_HOLDOUT, build_wild_album
+
+    lfw = fake_wild_and_lfw(tmp_path)
+    album = build_wild_album(tmp_path / "celeba-wild-200", lfw)
+    people = [p for _, p in album.photos]
+    assert people == ["celeba/7203"] * 4 + ["Tu_Ne"]  # 7204: < 3 photos; 9999: trained on
+    assert len(WILD_HOLDOUT) == 60 and "9999" not in WILD_HOLDOUT
+
+
+def test_the_wild_split_runs_and_a_missing_folder_is_one_line(tmp_path, with_model, capsys):
+    from photoface.bench import albums
+
+    lfw = fake_wild_and_lfw(tmp_path)
+    assert albums.main([str(lfw), "--split", "wild", "--threshold", "0.9"]) == 0
+    out = capsys.readouterr().out
+    assert "split wild" in out and "5 photos of 2 people" in out and "BCubed" in out
+    assert albums.main([str(lfw), "--split", "wild", "--wild", str(tmp_path / "none")]) == 1
+    assert capsys.readouterr().err.startswith("photoface: error: no photos of the held-out")

@@ -1,6 +1,7 @@
 """LFW verification: accuracy +- std, VAL@FAR=1e-3, AUC, ROC curve; any model of our contract.
 
     python -m training.evaluate [MODEL.onnx | CHECKPOINT.pt] [--folds 5] [--roc roc.png]
+    python -m training.evaluate --teacher dlib|sface|both   (a teacher's cached vectors)
 
 Protocol (../shared/data/README.md): View-2 pairs of folds 0-4 (the identities we never train
 on), each fold scored at the threshold that is best on the other four. Modes: "aligned" (our
@@ -8,7 +9,9 @@ detector + alignment, the app's crops) and "centre" (a fixed centre crop of the 
 image, as the paper also reports); each also with int8-quantised embeddings, as the app stores
 them, scored twice: at thresholds re-picked on the int8 distances ("int8") and at the float
 ones ("int8@float": what the app does, a threshold calibrated on float vectors applied to stored
-int8 ones). With no argument the bundled model in resources/models is scored.
+int8 ones). With no argument the bundled model in resources/models is scored. --teacher scores
+a teacher on the same faces and landmarks (`python -m training.teacher --set lfw_eval` caches
+its vectors; unit length, squared L2, as the students are scored).
 """
 
 from __future__ import annotations
@@ -172,6 +175,21 @@ def evaluate_mixed(embed_old: Callable[[np.ndarray], np.ndarray],
     return verify(d, same, np.array([p.fold for p in pairs]))
 
 
+def evaluate_teacher(name: str, cache: Path, data: Path, n_folds: int = 5) -> Verification:
+    """A teacher's cached vectors of the LFW evaluation images, scored like a model's."""
+    from training.teacher import teacher_file, unit
+
+    path = teacher_file(cache, name, "lfw_eval")
+    if not path.exists():
+        raise SystemExit(f"no {path.name} in {cache}: run python -m training.teacher --set "
+                         f"lfw_eval --teacher {name} first")  # fmt: skip
+    names = json.loads((cache / "lfw_eval_names.json").read_text())
+    pairs = [p for p in lfw_pairs(data / "lfw") if p.fold < n_folds]
+    emb = dict(zip(names, unit(np.load(path)), strict=True))
+    d = pair_distances(emb, pairs)
+    return verify(d, np.array([p.same for p in pairs]), np.array([p.fold for p in pairs]))
+
+
 def roc_png(embed: Callable[[np.ndarray], np.ndarray], cache: Path, data: Path, out: Path,
             n_folds: int = 5) -> None:  # fmt: skip
     import matplotlib
@@ -232,7 +250,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--mixed-with", help="an older model: also score old-vs-new pairs (harmonic)")
     ap.add_argument("--flip", action="store_true", help="a checkpoint's face + mirror, averaged")
+    ap.add_argument("--teacher", choices=("dlib", "sface", "both"),
+                    help="score a teacher's cached vectors instead of a model")  # fmt: skip
     args = ap.parse_args(argv)
+    if args.teacher:
+        res = evaluate_teacher(args.teacher, args.cache_dir, args.data, args.folds)
+        print(f"teacher {args.teacher} on LFW View-2 folds 0-{args.folds - 1} (threshold from "
+              f"the other {args.folds - 1} folds):")  # fmt: skip
+        print(f"  {'aligned':20s} {res.line()}")
+        if args.json:
+            args.json.write_text(json.dumps({f"teacher {args.teacher}": res.__dict__}, indent=1))
+        return 0
     embed, name = load_any(args.model, args.flip)
     res = evaluate(embed, args.cache_dir, args.data, modes=("aligned", "centre"),
                    n_folds=args.folds)  # fmt: skip

@@ -70,7 +70,9 @@ def recipe(cfg: dict) -> str:
     parts = [f"triplet loss, online {cfg.get('miner', 'semihard')} mining, margin {cfg['margin']}"]
     if cfg["distill"] > 0:
         target = cfg.get("teacher_target", "centred")
-        parts.append(f"distillation from dlib's ResNet ({target} target, weight {cfg['distill']})")
+        who = {"dlib": "dlib's ResNet", "sface": "SFace",
+               "both": "dlib's ResNet + SFace"}[cfg.get("teacher", "dlib")]  # fmt: skip
+        parts.append(f"distillation from {who} ({target} target, weight {cfg['distill']})")
     if cfg.get("cosface", 0) > 0:
         parts.append(f"CosFace margin head (weight {cfg['cosface']})")
     if cfg.get("harmonic"):
@@ -81,6 +83,29 @@ def recipe(cfg: dict) -> str:
     return " + ".join(parts)
 
 
+REPO = Path(__file__).resolve().parents[1]
+
+
+def portable(value: object, root: Path = REPO) -> object:
+    """A setting as a model card may show it: a path inside the checkout relative to it, any
+    other absolute path by its name only (a card never records where a machine keeps things)."""
+    if not isinstance(value, str) or not Path(value).is_absolute():
+        return value
+    path = Path(value)
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return path.name
+
+
+def portable_arg(arg: str) -> str:
+    """A command-line word with its path made portable (also in `--option=PATH`)."""
+    if arg.startswith("--") and "=" in arg:
+        key, value = arg.split("=", 1)
+        return f"{key}={portable(value)}"
+    return str(portable(arg))
+
+
 def train_command(cfg: dict) -> str:
     """The command that trains this checkpoint again: every setting that is not the default."""
     from dataclasses import fields
@@ -88,12 +113,7 @@ def train_command(cfg: dict) -> str:
     from training.train import TrainConfig
 
     skip = {"cache_dir", "data", "threads"}
-    root = str(Path(__file__).resolve().parents[1]) + "/"
-
-    def shown(v: object) -> str:  # paths inside the checkout, relative to it
-        return v[len(root) :] if isinstance(v, str) and v.startswith(root) else str(v)
-
-    args = [f"--{f.name.replace('_', '-')} {shown(cfg[f.name])}" for f in fields(TrainConfig)
+    args = [f"--{f.name.replace('_', '-')} {portable(cfg[f.name])}" for f in fields(TrainConfig)
             if f.name in cfg and f.name not in skip and cfg[f.name] != f.default]  # fmt: skip
     return " ".join(["python -m training.train", *args])
 
@@ -189,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         for old in out_dir.glob("photoface-*"):
             old.unlink()
     tmp.replace(onnx_path)
-    cfg = ck["config"]
+    cfg = {k: portable(v) for k, v in ck["config"].items()}
     card = {
         "model_id": args.model_id,
         "file": onnx_path.name,
@@ -214,10 +234,10 @@ def main(argv: list[str] | None = None) -> int:
         "exported": time.strftime("%Y-%m-%d"),
         "commands": {
             "prepare": "python -m training.prepare",
-            "teacher": "python -m training.teacher",
+            "teacher": f"python -m training.teacher --teacher {cfg.get('teacher', 'dlib')}",
             "train": train_command(cfg),
             "export": "python -m training.export "
-            + shlex.join(sys.argv[1:] if argv is None else argv),
+            + shlex.join(portable_arg(a) for a in (sys.argv[1:] if argv is None else argv)),
             "evaluate": "python -m training.evaluate",
         },
     }

@@ -25,20 +25,47 @@ log = logging.getLogger(__name__)
 
 
 def _onnx_convs(path: Path) -> tuple[list[tuple[np.ndarray, np.ndarray]], dict[str, np.ndarray]]:
-    """(weight, bias) of every Conv node in graph order, and every initializer by name."""
+    """(weight, bias) of every distinct convolution in graph order, and every initializer by
+    name. A flip-averaged export runs the network twice (the face, then its mirror image); the
+    tracer gives the second copy Identity nodes over the same initializers, so each weight is
+    followed back to its initializer and a convolution whose weights were already seen is the
+    second copy of one, not another layer."""
     import onnx
     from onnx import numpy_helper
 
     graph = onnx.load(str(path)).graph
     inits = {i.name: numpy_helper.to_array(i).copy() for i in graph.initializer}
-    convs = []
+    alias = {n.output[0]: n.input[0] for n in graph.node if n.op_type == "Identity"}
+
+    def source(name: str) -> str:
+        while name in alias:
+            name = alias[name]
+        return name
+
+    convs, seen = [], set()
     for node in graph.node:
         if node.op_type != "Conv":
             continue
-        if len(node.input) < 3 or node.input[1] not in inits or node.input[2] not in inits:
+        names = tuple(source(n) for n in node.input[1:3])
+        if len(names) < 2 or not all(n in inits for n in names):
             raise ValueError(f"{path}: convolution {node.name!r} has no constant weight and bias")
-        convs.append((inits[node.input[1]], inits[node.input[2]]))
+        if names in seen:
+            continue
+        seen.add(names)
+        convs.append((inits[names[0]], inits[names[1]]))
+    for prefix in ("", "net."):  # a flip-averaged export wraps the network as `net`
+        if f"{prefix}head.weight" in inits:
+            inits["head.weight"] = inits[f"{prefix}head.weight"]
+            inits["head.bias"] = inits[f"{prefix}head.bias"]
+            break
     return convs, inits
+
+
+def _flip_averaged(path: Path) -> bool:
+    import onnx
+
+    meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    return meta.get("photoface.flip_averaged") == "1"
 
 
 def _conv_bn_in_call_order(model: nn.Module, size: int) -> list[tuple[nn.Conv2d, nn.BatchNorm2d]]:
@@ -110,14 +137,17 @@ def load_onnx_weights(model: nn.Module, path: Path, calib: torch.Tensor) -> floa
 
 def _compare_with_file(model: nn.Module, path: Path, calib: torch.Tensor) -> float:
     """Largest difference between the model's eval output and onnxruntime's on `calib` (the
-    file takes pre-processed crops, as training feeds the network)."""
+    file takes pre-processed crops, as training feeds the network; a flip-averaged file is
+    compared with the network run the same way)."""
     import onnxruntime as ort
+
+    from training.model import FlipAveraged
 
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     ours = sess.run(None, {sess.get_inputs()[0].name: calib.numpy().astype(np.float32)})[0]
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        theirs = model(calib).numpy()
+        theirs = (FlipAveraged(model) if _flip_averaged(path) else model)(calib).numpy()
     model.train(was_training)
     return float(np.abs(ours - theirs).max())

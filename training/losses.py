@@ -11,7 +11,10 @@ from training.triplet import semihard_negatives, semihard_triplets, sq_dists
 
 
 def centred_distill(emb: torch.Tensor, target: torch.Tensor, w_pairs: float) -> torch.Tensor:
-    """Cosine to the centred, unit teacher vector, plus matching its in-batch similarities."""
+    """Cosine to the centred, unit teacher vector, plus matching its in-batch similarities. A
+    teacher of another size (dlib + SFace, 256-D) has no vector to point at: similarities only."""
+    if target.shape[1] != emb.shape[1]:
+        return w_pairs * F.mse_loss(emb @ emb.T, target @ target.T)
     cos = 1.0 - (emb * target).sum(1).mean()
     pairs = F.mse_loss(emb @ emb.T, target @ target.T)
     return cos + w_pairs * pairs

@@ -1,12 +1,16 @@
 """Aligned training crops: photoface's own detector and aligner over the allowed datasets.
 
-    python -m training.prepare [--data ../shared/data] [--cache-dir cache] [--workers 2]
+    python -m training.prepare [--data ../shared/data] [--extra-data ../facedata]
+                               [--cache-dir cache] [--workers 2]
 
 For every photo the data README allows for training (and, separately, every LFW image of the
 evaluation pairs) the face nearest the image centre is found with YuNet and aligned with
 `photoface.core.align` onto a canvas PAD pixels wider than the 96 x 96 model crop (room for
 augmentation). Photos without a face are counted and reported. Work is saved in shards, so an
-interrupted run resumes; the result is `crops.npy` (uint8, N x 112 x 112 x 3) + `manifest.tsv`.
+interrupted run resumes; the result is `crops.npy` (uint8, N x 112 x 112 x 3) + `manifest.tsv`,
+with each photo's box and 5 landmarks (`boxes.npy`, `landmarks.npy`, in the photo's own pixels)
+for the teachers. --extra-data (default $PHOTOFACE_EXTRA_DATA or ../facedata) holds the two
+extra sources of `training.data`; a missing one is skipped with a message.
 """
 
 from __future__ import annotations
@@ -14,29 +18,40 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
-from dataclasses import dataclass, fields
+from collections import Counter
+from dataclasses import dataclass, fields, replace
 from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
 
-from training.data import default_cache_dir, default_data_dir, lfw_pairs, training_items
+from training.data import (
+    default_cache_dir,
+    default_data_dir,
+    default_extra_dir,
+    lfw_pairs,
+    training_items,
+)
 
 log = logging.getLogger(__name__)
 
 PAD = 8  # canvas = 96 + 2 * PAD
 SHARD = 2000
+SMALL = 160  # photos no larger than this (pre-aligned faces) are also tried enlarged
 
 
 @dataclass
 class PrepareConfig:
     data: str = str(default_data_dir())
+    extra_data: str = str(default_extra_dir())  # "": no extra sources
     cache_dir: str = str(default_cache_dir())
     workers: int = 2
     limit: int = 0  # only the first N photos (tests, dry runs)
     lfw_folds: int = 5  # crop the people of View-2 folds 0..N-1 (10: the standard protocol)
+    lfw_only: bool = False  # only the LFW evaluation images (for scoring before training data)
 
 
 _detector = None
@@ -59,6 +74,8 @@ def crop_one(path: str) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, str]
     except ImageError as e:
         return None, np.zeros(4, np.float32), np.zeros((5, 2), np.float32), f"unreadable: {e}"
     dets = _detector.detect(loaded.rgb)
+    if not dets and max(loaded.rgb.shape[:2]) <= SMALL:
+        dets = _detect_enlarged(loaded.rgb)
     if not dets:
         return None, np.zeros(4, np.float32), np.zeros((5, 2), np.float32), "no face"
     h, w = loaded.rgb.shape[:2]
@@ -69,10 +86,27 @@ def crop_one(path: str) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, str]
     return crop, np.array(best.box, np.float32), best.landmarks.astype(np.float32), ""
 
 
+def _detect_enlarged(rgb: np.ndarray) -> list:
+    """A face that fills a small photo (a pre-aligned crop): found on the photo doubled and
+    framed by its own edge pixels, given back in the photo's own coordinates."""
+    pad = rgb.shape[0] // 2
+    big = np.pad(np.repeat(np.repeat(rgb, 2, 0), 2, 1), ((pad, pad), (pad, pad), (0, 0)), "edge")
+    out = []
+    for d in _detector.detect(big):
+        box = ((np.asarray(d.box, float) - [pad, pad, 0, 0]) / 2).tolist()
+        out.append(replace(d, box=tuple(box), landmarks=(d.landmarks - pad) / 2))
+    return out
+
+
 def run_set(name: str, paths: list[str], out: Path, workers: int) -> np.ndarray:
     """Crop `paths` into out/name_crops.npy; returns the ok mask. Resumes from shards."""
     shard_dir = out / f"{name}_shards"
     shard_dir.mkdir(parents=True, exist_ok=True)
+    listing = shard_dir / "paths.txt"
+    if listing.exists() and listing.read_text() != "\n".join(paths):
+        raise SystemExit(f"{shard_dir} holds shards of another list of photos (other data or "
+                         "options): remove it, or use another --cache-dir")  # fmt: skip
+    listing.write_text("\n".join(paths))
     t0, done = time.monotonic(), 0
     with Pool(workers, initializer=_init_worker) as pool:
         for s in range(0, len(paths), SHARD):
@@ -83,12 +117,13 @@ def run_set(name: str, paths: list[str], out: Path, workers: int) -> np.ndarray:
                 size = 96 + 2 * PAD
                 crops = np.stack([r[0] if r[0] is not None else np.zeros((size, size, 3), np.uint8)
                                   for r in res])  # fmt: skip
-                np.savez(f.with_suffix(".tmp.npz"), crops=crops,
+                tmp = f.with_suffix(f".tmp{os.getpid()}.npz")  # one file per run
+                np.savez(tmp, crops=crops,
                          ok=np.array([r[0] is not None for r in res]),
                          boxes=np.stack([r[1] for r in res]),
                          landmarks=np.stack([r[2] for r in res]),
                          notes=np.array([r[3] for r in res]))  # fmt: skip
-                f.with_suffix(".tmp.npz").replace(f)
+                tmp.replace(f)
                 done += len(chunk)
             rate = done / max(time.monotonic() - t0, 1e-6)
             left = (len(paths) - s - len(chunk)) / rate if rate else 0
@@ -111,18 +146,28 @@ def run_set(name: str, paths: list[str], out: Path, workers: int) -> np.ndarray:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     for f in fields(PrepareConfig):
-        ap.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
+        if f.type in (bool, "bool"):
+            ap.add_argument("--" + f.name.replace("_", "-"), action="store_true")
+        else:
+            ap.add_argument("--" + f.name.replace("_", "-"), type=type(f.default),
+                            default=f.default)  # fmt: skip
     cfg = PrepareConfig(**vars(ap.parse_args(argv)))
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     data, out = Path(cfg.data), Path(cfg.cache_dir)
     out.mkdir(parents=True, exist_ok=True)
-    items = training_items(data)
+    extra = Path(cfg.extra_data) if cfg.extra_data else None
+    if extra is not None and not extra.is_dir():
+        print(f"no extra face data in {extra}: prepared without it", file=sys.stderr)
+        extra = None
+    items = training_items(data, extra)
     if cfg.limit:
         items = items[: cfg.limit]
-    ok = run_set("train", [str(i.path) for i in items], out, cfg.workers)
-    with open(out / "train_manifest.tsv", "w") as f:
-        f.write("index\tidentity\tpath\tok\n")
-        for k, (it, good) in enumerate(zip(items, ok, strict=True)):
-            f.write(f"{k}\t{it.identity}\t{it.path}\t{int(good)}\n")
+    if not cfg.lfw_only:
+        ok = run_set("train", [str(i.path) for i in items], out, cfg.workers)
+        with open(out / "train_manifest.tsv", "w") as f:
+            f.write("index\tidentity\tpath\tok\n")
+            for k, (it, good) in enumerate(zip(items, ok, strict=True)):
+                f.write(f"{k}\t{it.identity}\t{it.path}\t{int(good)}\n")
     pairs = [p for p in lfw_pairs(data / "lfw") if p.fold < cfg.lfw_folds]
     names = sorted({x for p in pairs for x in (p.a, p.b)})
     if cfg.limit:
@@ -130,8 +175,12 @@ def main(argv: list[str] | None = None) -> int:
     lfw_root = data / "lfw" / "lfw-deepfunneled"
     eok = run_set("lfw_eval", [str(lfw_root / n) for n in names], out, cfg.workers)
     (out / "lfw_eval_names.json").write_text(json.dumps(names))
+    if cfg.lfw_only:
+        return 0
     meta = {"pad": PAD, "train": len(items), "train_ok": int(ok.sum()),
-            "identities": len({i.identity for i in items}), "lfw_eval": len(names),
+            "identities": len({i.identity for i in items}),
+            "sources": dict(Counter(i.identity.split("/")[0] for i in items)),
+            "lfw_eval": len(names),
             "lfw_eval_ok": int(eok.sum())}  # fmt: skip
     (out / "prepare.json").write_text(json.dumps(meta, indent=1))
     print(json.dumps(meta), file=sys.stderr)

@@ -40,6 +40,8 @@ from training.losses import (
 )
 from training.model import ModelConfig, build, count_macs, count_params
 from training.sampler import PKSampler, SamplerConfig
+from training.teacher import CHOICES as TEACHERS
+from training.teacher import teacher_file
 from training.triplet import (
     batch_all_triplets,
     batch_hard_triplets,
@@ -66,8 +68,10 @@ class TrainConfig:
     miner: str = "semihard"  # or "batchhard", "batchall"
     distill: float = 1.0  # weight of the teacher terms; 0 = the paper's recipe, triplets only
     distill_pairs: float = 4.0  # weight of matching the teacher's in-batch similarities
-    # "centred": cosine to the centred teacher + its in-batch similarities; "distance": its raw
-    # squared distances, rescaled; "both": the cosine term + the raw distances
+    teacher: str = "dlib"  # whose cached vectors (python -m training.teacher): dlib, sface, both
+    # "centred": cosine to the centred teacher + its in-batch similarities (a 256-D "both"
+    # target: the similarities only); "distance": its raw squared distances, rescaled; "both":
+    # the cosine term + the raw distances
     teacher_target: str = "centred"
     cosface: float = 0.0  # weight of a CosFace margin head over the identities (0 = off)
     harmonic: str = ""  # an older ONNX model to stay comparable with (FaceNet's appendix)
@@ -104,7 +108,7 @@ class Data:
     raw_teacher: np.ndarray | None = None  # the teacher's own vectors
 
 
-def load_data(cache: Path, need_teacher: bool) -> Data:
+def load_data(cache: Path, need_teacher: bool, teacher_name: str = "dlib") -> Data:
     rows = [ln.split("\t") for ln in (cache / "train_manifest.tsv").read_text().splitlines()[1:]]
     ok = np.array([r[3] == "1" for r in rows])
     idents = sorted({r[1] for r, k in zip(rows, ok, strict=True) if k})
@@ -113,10 +117,12 @@ def load_data(cache: Path, need_teacher: bool) -> Data:
     crops = np.load(cache / "train_crops.npy", mmap_mode="r")[ok]
     teacher = raw = None
     if need_teacher:
-        if not (cache / "teacher.npy").exists():
-            raise SystemExit(f"no teacher cache in {cache}: run python -m training.teacher "
-                             "first, or train without it (--distill 0)")  # fmt: skip
-        raw = np.load(cache / "teacher.npy")[ok]
+        path = teacher_file(cache, teacher_name)
+        if not path.exists():
+            raise SystemExit(f"no {teacher_name} teacher cache in {cache}: run python -m "
+                             f"training.teacher --teacher {teacher_name} first, or train "
+                             "without it (--distill 0)")  # fmt: skip
+        raw = np.load(path)[ok]
         # dlib's raw vectors share a large common part (cosine ~0.83 between any two faces):
         # centre them, or the cosine target barely trains (TRAINING-FACTS.md).
         cen = raw - raw.mean(0)
@@ -197,6 +203,10 @@ def main(argv: list[str] | None = None) -> int:
             ap.add_argument("--" + f.name.replace("_", "-"), type=kind, default=f.default)
     cfg = TrainConfig(**vars(ap.parse_args(argv)))
     cfg.apply_preset()
+    if cfg.teacher not in TEACHERS:
+        print(f"photoface: error: --teacher {cfg.teacher!r}: one of {', '.join(TEACHERS)}",
+              file=sys.stderr)  # fmt: skip
+        return 1
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     if world > 1:
@@ -215,15 +225,16 @@ def main(argv: list[str] | None = None) -> int:
             log_file.write(msg + "\n")
             log_file.flush()
 
-    if cfg.preset and cfg.distill > 0 and not (cache / "teacher.npy").exists():
+    if cfg.preset and cfg.distill > 0 and not teacher_file(cache, cfg.teacher).exists():
         log("no teacher cache (python -m training.teacher): this smoke run trains triplets only")
         cfg.distill = 0.0
-    data = load_data(cache, need_teacher=cfg.distill > 0)
+    data = load_data(cache, need_teacher=cfg.distill > 0, teacher_name=cfg.teacher)
     model = build(ModelConfig(width=cfg.width, arch=cfg.arch)).to(memory_format=torch.channels_last)
     log(f"config {json.dumps(asdict(cfg))}")
+    taught = f", teacher {cfg.teacher}" if data.teacher is not None else ""
     log(f"model: {cfg.arch}, {count_params(model) / 1e6:.2f}M parameters, "
         f"{count_macs(model) / 1e6:.0f}M multiply-adds; data: {len(data.labels)} faces of "
-        f"{len(data.identities)} people{', teacher on' if data.teacher is not None else ''}; "
+        f"{len(data.identities)} people{taught}; "
         f"world {world}")  # fmt: skip
     head = CosFace(len(data.identities)) if cfg.cosface > 0 else None
     scale = teacher_scale(torch.from_numpy(data.raw_teacher)) if data.raw_teacher is not None else 1

@@ -1,10 +1,13 @@
 """Album benchmark: are the people right? Clustering quality on albums of labelled photos.
 
-    python -m photoface.bench.albums ../shared/data/lfw [--split tune|report] [--grid]
+    python -m photoface.bench.albums ../shared/data/lfw [--split tune|report|wild] [--grid]
 
 An album is LFW's people of some View-2 folds (never trained on: folds 0-4, the evaluation
 folds): everyone with >= 3 photos, plus one-photo strangers as distractors. `tune` uses folds
-0-1, `report` folds 2-4: defaults are chosen on one and reported on the other. The photos go
+0-1, `report` folds 2-4: defaults are chosen on one and reported on the other. `wild` is the
+in-the-wild tuning album: the WILD_HOLDOUT people of celeba-wild-200 (beside the LFW folder, or
+--wild; kept out of training), everyone with >= 3 photos, plus the `tune` split's one-photo
+strangers (so the `report` folds stay unseen). The photos go
 through the app's own scan (detect, align, embed, store) into a temporary library, then the
 app's grouping. Only the central face of each photo carries its label; other faces take part
 but are not scored. Prints pairwise and BCubed precision/recall/F1, predicted vs true people,
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import csv
 import shutil
+import sys
 import tempfile
 from collections import Counter
 from dataclasses import dataclass
@@ -34,6 +38,17 @@ from photoface.settings import Settings
 from photoface.store import Library
 
 SPLITS = {"tune": (0, 1), "report": (2, 3, 4)}
+WILD = "wild"
+# celeba-wild-200 identities never trained on (training.data leaves them out): the 60 lowest
+# ids, 1,324 photos of everyday in-the-wild framing, for choosing the grouping defaults.
+WILD_HOLDOUT = tuple(
+    """
+7203 7204 7205 7206 7207 7208 7209 7212 7215 7216 7218 7219 7222 7224 7225 7226 7227 7228 7229
+7231 7232 7233 7237 7238 7239 7242 7244 7246 7248 7249 7250 7251 7252 7254 7255 7256 7257 7258
+7259 7261 7263 7264 7265 7267 7269 7270 7271 7273 7274 7276 7277 7279 7281 7282 7283 7284 7285
+7286 7287 7289
+""".split()
+)
 
 
 @dataclass(frozen=True)
@@ -41,24 +56,50 @@ class Album:
     photos: list[tuple[Path, str]]  # (file, person)
 
 
-def build_album(lfw: Path, folds: tuple[int, ...], min_photos: int = 3, cap: int = 60,
-                strangers: int = 200, seed: int = 0) -> Album:  # fmt: skip
+def _fold_of(lfw: Path) -> dict[str, int]:
     fold_of: dict[str, int] = {}
     with open(lfw / "view2_identity_fold_from_pairs.tsv") as f:
         for row in csv.reader((ln for ln in f if not ln.startswith("#")), delimiter="\t"):
             fold_of[row[0]] = int(row[1])
-    rng = np.random.default_rng(seed)
+    return fold_of
+
+
+def build_album(lfw: Path, folds: tuple[int, ...], min_photos: int = 3, cap: int = 60,
+                strangers: int = 200, seed: int = 0) -> Album:  # fmt: skip
     photos: list[tuple[Path, str]] = []
-    singles = []
-    for name in sorted(n for n, fo in fold_of.items() if fo in folds):
+    for name in sorted(n for n, fo in _fold_of(lfw).items() if fo in folds):
         files = sorted((lfw / "lfw-deepfunneled" / name).glob("*.jpg"))
         if len(files) >= min_photos:
             photos += [(p, name) for p in files[:cap]]
-        elif len(files) == 1:
+    return Album(photos + lfw_strangers(lfw, folds, strangers, seed))
+
+
+def lfw_strangers(lfw: Path, folds: tuple[int, ...], n: int = 200, seed: int = 0
+                  ) -> list[tuple[Path, str]]:  # fmt: skip
+    """`n` of the people of `folds` with a single photo, picked at random (seeded)."""
+    singles = []
+    for name in sorted(n for n, fo in _fold_of(lfw).items() if fo in folds):
+        files = sorted((lfw / "lfw-deepfunneled" / name).glob("*.jpg"))
+        if len(files) == 1:
             singles.append((files[0], name))
-    pick = rng.permutation(len(singles))[:strangers]
-    photos += [singles[i] for i in sorted(pick)]
-    return Album(photos)
+    pick = np.random.default_rng(seed).permutation(len(singles))[:n]
+    return [singles[i] for i in sorted(pick)]
+
+
+def build_wild_album(wild: Path, lfw: Path, min_photos: int = 3, cap: int = 60,
+                     strangers: int = 200, seed: int = 0) -> Album:  # fmt: skip
+    """The WILD_HOLDOUT people of celeba-wild-200 (`wild`) with >= min_photos photos, plus
+    the `tune` split's one-photo LFW strangers."""
+    photos: list[tuple[Path, str]] = []
+    for ident in WILD_HOLDOUT:
+        folder = wild / ident
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg",
+                       ".png")) if folder.is_dir() else []  # fmt: skip
+        if len(files) >= min_photos:
+            photos += [(p, f"celeba/{ident}") for p in files[:cap]]
+    if not photos:
+        raise FileNotFoundError(f"no photos of the held-out celeba-wild-200 people in {wild}")
+    return Album(photos + lfw_strangers(lfw, SPLITS["tune"], strangers, seed))
 
 
 @dataclass(frozen=True)
@@ -185,7 +226,12 @@ def line(name: str, sc: Scores, junk: int | None = None) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("lfw", type=Path, help="the LFW folder (lfw-deepfunneled + protocol files)")
-    ap.add_argument("--split", choices=list(SPLITS), default="report")
+    ap.add_argument("--split", choices=[*SPLITS, WILD], default="report")
+    ap.add_argument(
+        "--wild",
+        type=Path,
+        help="celeba-wild-200 for --split wild (default: beside the LFW folder)",
+    )
     ap.add_argument("--threshold", type=float, help="default: the app's (the model's grouping one)")
     ap.add_argument("--min-size", type=int, default=3)
     ap.add_argument("--seed-quality", type=float, help="default: the app's setting")
@@ -195,10 +241,20 @@ def main(argv: list[str] | None = None) -> int:
                     help="a folder of unlabelled photos to mix in (e.g. groups/: crowds of "
                          "small background faces, the usual source of junk people)")  # fmt: skip
     args = ap.parse_args(argv)
+    if args.split == WILD:
+        wild = args.wild or args.lfw.parent / "celeba-wild-200"
+        try:
+            album = build_wild_album(wild, args.lfw, cap=args.cap)
+        except (FileNotFoundError, NotADirectoryError) as e:
+            print(f"photoface: error: {e}", file=sys.stderr)
+            return 1
+        what = f"{len(WILD_HOLDOUT)} held-out celeba-wild-200 people + tune strangers"
+    else:
+        album = build_album(args.lfw, SPLITS[args.split], cap=args.cap)
+        what = f"folds {SPLITS[args.split]}"
     embedder = load_default_embedder()
-    album = build_album(args.lfw, SPLITS[args.split], cap=args.cap)
     n_people = len({p for _, p in album.photos})
-    print(f"model {embedder.info.model_id}; split {args.split} (folds {SPLITS[args.split]}): "
+    print(f"model {embedder.info.model_id}; split {args.split} ({what}): "
           f"{len(album.photos)} photos of {n_people} people")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "album"

@@ -45,3 +45,47 @@ def test_int8_rounding_keeps_unit_vectors_close():
     q = quantised(v)
     assert np.allclose(np.linalg.norm(q, axis=1), 1, atol=1e-5)
     assert 0 < np.abs(q - v).max() < 1 / 256
+
+
+def fake_lfw_cache(tmp_path, teacher: str = "sface"):
+    """Ten people of two photos, one same and one different pair per fold, and a teacher's
+    cached vectors of them: each person near their own direction, at any length."""
+    import json
+
+    data, cache = tmp_path / "data", tmp_path / "cache"
+    (data / "lfw").mkdir(parents=True)
+    cache.mkdir()
+    lines = ["10\t1"]
+    for f in range(10):
+        lines += [f"P{f}\t1\t2", f"P{f}\t1\tP{(f + 1) % 10}\t1"]
+    (data / "lfw" / "pairs.txt").write_text("\n".join(lines) + "\n")
+    names = [f"P{f}/P{f}_{k:04d}.jpg" for f in range(10) for k in (1, 2)]
+    (cache / "lfw_eval_names.json").write_text(json.dumps(names))
+    rng = np.random.default_rng(4)
+    base = rng.normal(size=(10, 128))
+    vecs = np.repeat(base, 2, 0) + 0.05 * rng.normal(size=(20, 128))
+    vecs *= rng.uniform(1, 5, (20, 1))  # raw teacher vectors: not unit length
+    np.save(cache / f"lfw_eval_teacher_{teacher}.npy", vecs.astype(np.float32))
+    return data, cache
+
+
+def test_a_teachers_cached_vectors_are_scored_like_a_model(tmp_path, capsys):
+    from training import evaluate
+
+    data, cache = fake_lfw_cache(tmp_path)
+    args = ["--teacher", "sface", "--cache-dir", str(cache), "--data", str(data)]
+    assert evaluate.main(args) == 0
+    out = capsys.readouterr().out
+    assert "teacher sface on LFW View-2 folds 0-4" in out and "accuracy 100.00%" in out
+    res = evaluate.evaluate_teacher("sface", cache, data)
+    assert res.accuracy == 1.0 and 0 < res.threshold < 4  # unit vectors: squared L2 in [0, 4]
+
+
+def test_a_teacher_without_cached_vectors_says_which_command_makes_them(tmp_path):
+    import pytest
+
+    from training import evaluate
+
+    data, cache = fake_lfw_cache(tmp_path)
+    with pytest.raises(SystemExit, match="training.teacher --set lfw_eval --teacher dlib"):
+        evaluate.main(["--teacher", "dlib", "--cache-dir", str(cache), "--data", str(data)])

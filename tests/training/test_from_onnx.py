@@ -1,5 +1,7 @@
 """Training can start from an exported model: its folded weights go back into the network."""
 
+from pathlib import Path
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -44,3 +46,34 @@ def test_a_model_of_another_shape_is_refused(tmp_path):
     with pytest.raises(ValueError, match="weight is|convolutions"):
         load_onnx_weights(build(ModelConfig(width=0.5)), tmp_path / "small.onnx",
                           torch.randn(4, 3, 96, 96))  # fmt: skip
+
+
+def test_a_flip_averaged_export_loads_back(tmp_path):
+    """`export --flip` runs the network twice over the same weights; the second copy of each
+    convolution is read as the first, not as more layers."""
+    from training.export import write_metadata
+    from training.model import FlipAveraged
+
+    src = _trained_like(1)
+    to_onnx(FlipAveraged(src).eval(), tmp_path / "f.onnx")
+    write_metadata(tmp_path / "f.onnx", {"flip_averaged": "1"})
+    dst = build(ModelConfig(width=0.25))
+    assert load_onnx_weights(dst, tmp_path / "f.onnx", torch.randn(16, 3, 96, 96)) < 1e-4
+    x = torch.randn(4, 3, 96, 96)
+    with torch.no_grad():
+        assert torch.allclose(dst.eval()(x), src(x), atol=1e-4)
+
+
+BUNDLED = Path(__file__).resolve().parents[2] / "resources" / "models"
+
+
+@pytest.mark.skipif(not list(BUNDLED.glob("photoface-*.onnx")), reason="no bundled model")
+def test_the_bundled_model_loads_back():
+    import json
+
+    path = next(BUNDLED.glob("photoface-*.onnx"))
+    card = json.loads(path.with_suffix(".json").read_text())
+    arch = card["training"]["config"].get("arch", "inception")
+    dst = build(ModelConfig(width=card["training"]["config"].get("width", 1.0), arch=arch))
+    torch.manual_seed(0)
+    assert load_onnx_weights(dst, path, torch.randn(8, 3, 96, 96)) < 1e-4

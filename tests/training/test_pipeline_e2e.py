@@ -113,7 +113,7 @@ def test_prepare_train_export_end_to_end(tmp_path):
 
     r = run("training.teacher", "--cache-dir", str(cache), "--workers", "1")
     assert r.returncode == 0, r.stderr
-    assert np.load(cache / "teacher.npy").shape == (meta["train"], 128)
+    assert np.load(cache / "teacher_dlib.npy").shape == (meta["train"], 128)
     v2 = ["--preset", "small", "--name", "v2", "--arch", "resnet", "--cosface", "0.1",
           "--teacher-target", "distance", "--aug", "album", "--harmonic", str(v1),
           "--harmonic-cross", "0.5"]  # fmt: skip
@@ -130,6 +130,9 @@ def test_prepare_train_export_end_to_end(tmp_path):
     card = json.loads((out / "photoface-e2e-v2.json").read_text())
     assert "mixed e2e-v1-e2e-v2" in card["lfw"] and "ResNet" in card["architecture"]
     assert "--harmonic" in card["commands"]["train"]
+    from tests.training.test_model_cards import absolute_paths
+
+    assert not list(absolute_paths(card))  # the run's tmp paths are not recorded
     assert "aligned int8@float" in card["lfw"]  # int8 at the float thresholds, as the app uses it
     # a later model scored against v2 too: listed as compatible with it only if the mixed
     # pairs score at least v2's own accuracy
