@@ -31,9 +31,16 @@ class Context:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.data_dir = paths.data_dir()
+        if args.library is not None and not args.library.strip():
+            raise PhotofaceError("--library needs the path of a library file")
         self.settings = self._read_settings(explicit_library=bool(args.library))
         lib = args.library or self.settings.library
-        self.library_path = Path(lib).expanduser() if lib else paths.default_library_path()
+        default = paths.default_library_path()
+        self.library_path = Path(lib).expanduser() if lib else default
+        # Only a scan makes a library, and only the default one gets its folder made: a typo,
+        # or a library on a drive that is not plugged in, must not become a new empty library.
+        self.creates_library = getattr(args, "fn", None) is cmd_scan
+        self.makes_folder = self.library_path == default
         self._library: Library | None = None
 
     def _read_settings(self, explicit_library: bool) -> settings.Settings:
@@ -52,8 +59,20 @@ class Context:
     @property
     def library(self) -> Library:
         if self._library is None:
+            path = self.library_path
+            if not path.exists():
+                if not self.creates_library and not self.makes_folder:
+                    raise LibraryError(
+                        f"no library at {path}: scan a folder into it first "
+                        f"(photoface --library {path} scan FOLDER)"
+                    )
+                if not self.makes_folder and not path.parent.is_dir():
+                    raise LibraryError(
+                        f"the folder {path.parent} of the library does not exist (a drive that "
+                        "is not plugged in?); nothing was written"
+                    )
             try:
-                self._library = Library(self.library_path)
+                self._library = Library(path)
             except OSError as e:  # its folder cannot be made, the file cannot be read
                 raise LibraryError(
                     f"cannot use {self.library_path} as the library: {describe_os_error(e)}"
@@ -201,7 +220,7 @@ def cmd_scan(ctx: Context) -> int:
         _out(f"  {gone} (photoface errors lists them)")
     if last.retired_faces:
         changed = f"{last.retired_faces} face(s) of photos changed on disk left their people"
-        _out(f"  {changed} (photoface undo brings them back)")
+        _out(f"  {changed} (they come back if the old file does)")
     for path, reason in last.error_list[:20]:
         _out(f"  error: {path}: {reason}")
     if len(last.error_list) > 20:

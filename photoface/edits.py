@@ -308,43 +308,6 @@ class EditsMixin:
                     )
         return out
 
-    def retire_photos(self, photo_ids: Sequence[int]) -> int:
-        """Photos whose path now holds other content (edited in place): their faces leave their
-        people and are hidden, kept so undo brings them back; the photos are marked retired (a
-        mark undo leaves, so a later scan does not retire them again). Returns faces retired."""
-        ids = sorted({int(p) for p in photo_ids})
-        faces: list[int] = []
-        people: set[int] = set()
-        for chunk in _chunks(ids):
-            sql = "SELECT id, person_id FROM faces WHERE removed = 0 AND photo_id IN ({})"
-            for fid, pid in self._q(sql.format(_marks(len(chunk))), chunk):
-                faces.append(fid)
-                if pid is not None:
-                    people.add(pid)
-
-        def mark_retired(c: sqlite3.Connection) -> None:
-            now = time.time()
-            for chunk in _chunks(ids):
-                c.execute(
-                    f"UPDATE photos SET retired_at = ? WHERE id IN ({_marks(len(chunk))})",
-                    (now, *chunk),
-                )
-
-        if not faces:
-            with self.transaction() as c:
-                mark_retired(c)
-            return 0
-        what = f"Retire {len(faces)} face(s) of {len(ids)} photo(s) changed on disk"
-        with self._edit("retire", what, faces, people):
-            for chunk in _chunks(faces):
-                self.conn.execute(
-                    "UPDATE faces SET removed = 1, person_id = NULL, locked = 0 "
-                    f"WHERE id IN ({_marks(len(chunk))})",
-                    chunk,
-                )
-            mark_retired(self.conn)
-        return len(faces)
-
     # --- undo / redo ------------------------------------------------------------------------
 
     def undo(self) -> str | None:
@@ -416,11 +379,21 @@ def _drop_empty_auto_people(c: sqlite3.Connection, people: Iterable[int]) -> Non
 
 
 def last_person_id(c: sqlite3.Connection) -> int:
-    """The highest person id ever given out in this library (0: none yet)."""
+    """The highest person id ever given out in this library (0: none yet), inside the
+    caller's transaction. A library from before this mark was kept learns it once from its
+    people and its undo log, which may still name people deleted since."""
     row = c.execute("SELECT value FROM meta WHERE key = ?", (LAST_PERSON_ID,)).fetchone()
-    stored = int(row[0]) if row else 0
-    top = c.execute("SELECT coalesce(max(id), 0) FROM people").fetchone()[0]
-    return max(stored, int(top))
+    top = int(c.execute("SELECT coalesce(max(id), 0) FROM people").fetchone()[0])
+    if row is not None:
+        return max(int(row[0]), top)
+    for before, after in c.execute("SELECT before, after FROM ops"):
+        for snap in (json.loads(before), json.loads(after)):
+            ids = [int(p) for p in snap.get("people", {})]
+            ids += [int(v[0]) for v in snap.get("faces", {}).values() if v and v[0] is not None]
+            ids += [int(r[1]) for r in snap.get("rejections", [])]
+            top = max([top, *ids])
+    c.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (LAST_PERSON_ID, str(top)))
+    return top
 
 
 def new_person(c: sqlite3.Connection, name: str | None = None) -> int:

@@ -68,9 +68,9 @@ MIGRATIONS: list[str] = [
     """,
     # 2: every path a content was seen at (copies), files gone missing, retired contents.
     # A path belongs to one content; a content whose last path got other content is retired
-    # (retired_at set, its faces taken out of people by an undoable edit). Of the duplicate rows
-    # an older version could leave for one path, the newest keeps the path; the next scan
-    # retires the others.
+    # (retired_at set: its faces are out of people, their rows untouched, and back as they were
+    # if the content comes back). Of the duplicate rows an older version could leave for one
+    # path, the newest keeps the path and the others are retired.
     """
     CREATE TABLE photo_paths (
         path TEXT PRIMARY KEY,
@@ -82,10 +82,13 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX photo_paths_photo ON photo_paths(photo_id);
     ALTER TABLE photos ADD COLUMN retired_at REAL;
+    CREATE INDEX photos_retired ON photos(retired_at) WHERE retired_at IS NOT NULL;
     INSERT INTO photo_paths(path, photo_id, size, mtime_ns, missing, seen_at)
         SELECT path, id, size, mtime_ns, 0, scanned_at FROM photos AS p
         WHERE id = (SELECT max(id) FROM photos AS q WHERE q.path = p.path)
         ORDER BY id;
+    UPDATE photos SET retired_at = scanned_at
+        WHERE id NOT IN (SELECT photo_id FROM photo_paths);
     """,
 ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import stat
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,6 +22,18 @@ log = logging.getLogger(__name__)
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 10_000
+
+
+def _live(alias: str) -> str:
+    """The faces shown (in people, unsorted, counts, grouping, export): not removed by the
+    user, and of a content still at some path (not retired)."""
+    return (
+        f"{alias}.removed = 0 AND {alias}.photo_id NOT IN "
+        "(SELECT id FROM photos WHERE retired_at IS NOT NULL)"
+    )
+
+
+LIVE, LIVE2 = _live("f"), _live("f2")
 
 
 @dataclass(frozen=True)
@@ -148,6 +161,8 @@ class Library(EditsMixin):
             return
         if self.path.is_dir():
             raise LibraryError(f"{self.path} is a folder, not a library file")
+        if not stat.S_ISREG(self.path.stat().st_mode):  # a FIFO would block the open below
+            raise LibraryError(f"{self.path} is not a regular file, so it cannot be a library")
         with open(self.path, "rb") as f:
             head = f.read(len(SQLITE_MAGIC))
         if head and head != SQLITE_MAGIC:
@@ -200,8 +215,10 @@ class Library(EditsMixin):
     # --- photos -----------------------------------------------------------------------------
     # A photo is its content (hash); photo_paths holds every path it was seen at, each path
     # belonging to one content. A path whose file is gone is marked missing, never deleted; a
-    # content left without any path (its only path got other content) is retired. photos.path
-    # is the path last seen: what a retired content is shown by.
+    # content left without any path (its only path got other content) is retired: its faces
+    # are out of people (see LIVE) with their rows untouched, so a content that comes back (a
+    # file reverted, two files swapped) has its faces back where they were, names and all.
+    # photos.path is the path last seen: what a retired content is shown by.
 
     def known_files(self) -> dict[str, tuple[int, int]]:
         """path -> (size, mtime_ns) for every present path and recorded error: the rescan fast
@@ -302,7 +319,10 @@ class Library(EditsMixin):
             )
             # Seen here now: paths of this photo marked gone were moves, done.
             c.execute("DELETE FROM photo_paths WHERE photo_id = ? AND missing = 1", (photo_id,))
-            c.execute("UPDATE photos SET path = ? WHERE id = ?", (to_db(path), photo_id))
+            c.execute(
+                "UPDATE photos SET path = ?, retired_at = NULL WHERE id = ?",
+                (to_db(path), photo_id),
+            )
             c.execute("DELETE FROM scan_errors WHERE path = ?", (to_db(path),))
         return before
 
@@ -317,7 +337,8 @@ class Library(EditsMixin):
 
     def retire_orphans(self, candidates: Iterable[int] | None = None) -> int:
         """Retire the photos (of `candidates`, or all) left without any path because their
-        path got other content: their faces leave people, undoably. Returns faces retired."""
+        path got other content; returns how many of their faces left people. Not an edit: no
+        face row changes, and a content that comes back brings its faces back."""
         sql = (
             "SELECT id FROM photos p WHERE retired_at IS NULL AND NOT EXISTS "
             "(SELECT 1 FROM photo_paths pp WHERE pp.photo_id = p.id)"
@@ -331,7 +352,17 @@ class Library(EditsMixin):
                 chunk = wanted[i : i + 500]
                 in_chunk = f"{sql} AND id IN ({','.join('?' * len(chunk))})"
                 ids += [r[0] for r in self._q(in_chunk, chunk)]
-        return self.retire_photos(ids) if ids else 0
+        hidden = 0
+        with self.transaction() as c:
+            now = time.time()
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                c.execute(f"UPDATE photos SET retired_at = ? WHERE id IN ({marks})", (now, *chunk))
+                hidden += c.execute(
+                    f"SELECT count(*) FROM faces WHERE removed = 0 AND photo_id IN ({marks})", chunk
+                ).fetchone()[0]
+        return hidden
 
     def add_photo(self, photo: PhotoRecord, faces: Sequence[FaceRecord]) -> int:
         """Store one photo and its faces in one transaction; returns the photo id. Its path is
@@ -398,10 +429,10 @@ class Library(EditsMixin):
         one = lambda sql: self._q(sql)[0][0]  # noqa: E731
         return {
             "photos": one("SELECT count(DISTINCT photo_id) FROM photo_paths"),
-            "faces": one("SELECT count(*) FROM faces WHERE removed = 0"),
+            "faces": one(f"SELECT count(*) FROM faces f WHERE {LIVE}"),
             "people": one("SELECT count(*) FROM people"),
             "errors": one("SELECT count(*) FROM scan_errors"),
-            "unsorted": one("SELECT count(*) FROM faces WHERE removed = 0 AND person_id IS NULL"),
+            "unsorted": one(f"SELECT count(*) FROM faces f WHERE {LIVE} AND f.person_id IS NULL"),
             "missing": one(
                 "SELECT count(*) FROM (SELECT photo_id FROM photo_paths GROUP BY photo_id "
                 "HAVING min(missing) = 1)"
@@ -423,7 +454,7 @@ class Library(EditsMixin):
     def _faces(self, where: str, args: Sequence[object] = ()) -> list[Face]:
         rows = self._q(
             f"SELECT {self._FACE_COLS} FROM faces f JOIN photos p ON p.id = f.photo_id "
-            f"WHERE f.removed = 0 AND {where} ORDER BY f.quality DESC, f.id",
+            f"WHERE {LIVE} AND {where} ORDER BY f.quality DESC, f.id",
             args,
         )
         copies = self._paths_of(sorted({r[1] for r in rows if r[13] > 1}))
@@ -489,8 +520,9 @@ class Library(EditsMixin):
         ok = list(model_ids)
         marks = ",".join("?" * len(ok))
         rows = self._q(
-            "SELECT id, photo_id, embedding, coalesce(person_id, -1), locked, quality FROM faces "
-            f"WHERE removed = 0 AND embedding IS NOT NULL AND model_id IN ({marks}) ORDER BY id",
+            "SELECT id, photo_id, embedding, coalesce(person_id, -1), locked, quality "
+            f"FROM faces f WHERE {LIVE} AND embedding IS NOT NULL AND model_id IN ({marks}) "
+            "ORDER BY id",
             ok,
         )
         n = len(rows)
@@ -520,9 +552,9 @@ class Library(EditsMixin):
             args.append("%" + _like_escape(search) + "%")
         rows = self._q(
             "SELECT pe.id, pe.name, pe.hidden, count(f.id), "
-            "(SELECT f2.id FROM faces f2 WHERE f2.person_id = pe.id AND f2.removed = 0 "
+            f"(SELECT f2.id FROM faces f2 WHERE f2.person_id = pe.id AND {LIVE2} "
             " ORDER BY f2.quality DESC LIMIT 1) "
-            "FROM people pe JOIN faces f ON f.person_id = pe.id AND f.removed = 0 "
+            f"FROM people pe JOIN faces f ON f.person_id = pe.id AND {LIVE} "
             f"WHERE 1 {where} GROUP BY pe.id ORDER BY count(f.id) DESC, pe.id",
             args,
         )
@@ -531,8 +563,8 @@ class Library(EditsMixin):
     def person(self, person_id: int) -> Person:
         row = self._q(
             "SELECT pe.id, pe.name, pe.hidden, "
-            "(SELECT count(*) FROM faces f WHERE f.person_id = pe.id AND f.removed = 0), "
-            "(SELECT f2.id FROM faces f2 WHERE f2.person_id = pe.id AND f2.removed = 0 "
+            f"(SELECT count(*) FROM faces f WHERE f.person_id = pe.id AND {LIVE}), "
+            f"(SELECT f2.id FROM faces f2 WHERE f2.person_id = pe.id AND {LIVE2} "
             " ORDER BY f2.quality DESC LIMIT 1) FROM people pe WHERE pe.id = ?",
             (person_id,),
         )
@@ -549,7 +581,7 @@ class Library(EditsMixin):
         self.person(person_id)
         rows = self._q(
             f"SELECT DISTINCT {_PHOTO_COLS} FROM photos p "
-            "JOIN faces f ON f.photo_id = p.id WHERE f.person_id = ? AND f.removed = 0",
+            f"JOIN faces f ON f.photo_id = p.id WHERE f.person_id = ? AND {LIVE}",
             (person_id,),
         )
         return sorted(self._build_photos(rows), key=lambda ph: ph.path)

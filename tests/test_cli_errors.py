@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from photoface import paths
 from photoface.cli import main
 from tests.cli_helpers import ROOT, assert_one_line_error, make_library, run_cli, stored_state
 
@@ -167,3 +168,39 @@ def test_a_pipe_closed_after_the_first_line(tmp_path):
     r = subprocess.run(["bash", "-c", shell], env=env, cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0 and len(r.stdout.splitlines()) == 1
     assert r.stderr == ""
+
+
+def test_an_empty_library_argument_is_refused(tmp_path, capsys):
+    assert main(["--library", "", "people"]) == 1
+    assert "--library needs" in capsys.readouterr().err
+    assert not paths.default_library_path().exists()
+
+
+def test_a_library_path_with_a_typo_is_not_created(tmp_path, capsys):
+    typo = tmp_path / "othr.sqlite3"
+    for argv in (["people"], ["name", "1", "Ada"], ["undo"], ["xmp-export"]):
+        assert main(["--library", str(typo), *argv]) == 1
+        err = capsys.readouterr().err
+        assert "no library at" in err and len(err.strip().splitlines()) == 1
+    assert not typo.exists()
+
+
+def test_a_library_on_an_unplugged_drive_is_not_made(tmp_path, capsys):
+    album = tmp_path / "album"
+    album.mkdir()
+    lib = tmp_path / "drive/photoface/lib.sqlite3"
+    assert main(["--library", str(lib), "scan", "-q", str(album)]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "drive").exists()
+
+
+def test_a_fifo_at_the_library_path_does_not_hang(tmp_path):
+    fifo = tmp_path / "fifo.sqlite3"
+    os.mkfifo(fifo)
+    out = subprocess.run(
+        [sys.executable, "-m", "photoface", "--library", str(fifo), "people"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 1 and "not a regular file" in out.stderr

@@ -177,12 +177,6 @@ class EditHistory(RuleBasedStateMachine):
         faces = data.draw(st.lists(st.sampled_from(self._faces()), min_size=1, max_size=2))
         self._edit(self.lib.remove_faces, faces)
 
-    @rule(data=st.data())
-    def photo_edited_in_place(self, data) -> None:
-        """A rescan found other content at a photo's path: its faces are retired, undoably."""
-        photos = [r[0] for r in self.lib._q("SELECT id FROM photos ORDER BY id")]
-        self._edit(self.lib.retire_photos, [data.draw(st.sampled_from(photos))])
-
     # --- what the machine does between edits ------------------------------------------------
 
     @rule()
@@ -195,6 +189,30 @@ class EditHistory(RuleBasedStateMachine):
     def scan_more(self, people) -> None:
         self._add_photo(people)
         update(self.lib, INFO, PARAMS)
+        self.machine_steps += 1
+        self.step = "machine"
+
+    @rule(data=st.data())
+    def photo_edited_in_place(self, data) -> None:
+        """A rescan finds other content (no face) at a photo's path: the old content is
+        retired, its faces out of people with their rows untouched."""
+        rows = self.lib._q("SELECT path, photo_id FROM photo_paths ORDER BY path")
+        path, _ = data.draw(st.sampled_from(rows))
+        self.photos += 1
+        edit = PhotoRecord(f"edit{self.photos}", path, 1, self.photos, 640, 480, "fake")
+        self.lib.add_photo(edit, [])
+        self.lib.retire_orphans()
+        self.machine_steps += 1
+        self.step = "machine"
+
+    @precondition(lambda self: self.lib.counts()["retired"])
+    @rule(data=st.data())
+    def photo_reverted(self, data) -> None:
+        """The old file comes back: its content has a path again, and its faces their people."""
+        rows = self.lib._q("SELECT id, path FROM photos WHERE retired_at IS NOT NULL ORDER BY id")
+        photo_id, path = data.draw(st.sampled_from(rows))
+        self.lib.add_path(photo_id, path, 1, 0)
+        self.lib.retire_orphans()
         self.machine_steps += 1
         self.step = "machine"
 

@@ -186,3 +186,22 @@ def test_a_no_outlives_the_regroup_that_empties_its_person(lib):
         lib.undo()
     assert lib._q("SELECT count(*) FROM rejections")[0][0] == 0
     assert lib.face(1).person_id == person
+
+
+def test_a_library_from_before_the_mark_never_reuses_an_id_its_undo_log_knows(lib):
+    """An older photoface kept no mark of the ids it gave out: the undo log still names a
+    merged-away person whose id is free now; a new person must not take it."""
+    eve, alice = max(_faces_by_person(lib)), min(_faces_by_person(lib))
+    eve_faces = _faces_by_person(lib)[eve]
+    lib.rename(eve, "Eve")
+    lib.merge([alice, eve], into=alice, name="Ada")
+    lib.conn.execute("DELETE FROM meta WHERE key = 'last_person_id'")  # as an old library
+    stranger = next(
+        f for f in range(1, 10) if f not in eve_faces and lib.face(f).person_id != alice
+    )
+    new = lib.move_faces([stranger], None)
+    assert new > eve
+    lib.undo()
+    lib.undo()
+    assert lib.person(eve).name == "Eve"
+    assert {f.id for f in lib.faces_of_person(eve)} == eve_faces

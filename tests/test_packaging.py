@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -55,3 +56,14 @@ def test_the_bundle_builds_and_scans(tmp_path, tiny_model):
                          capture_output=True, text=True)  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert "2 faces found" in out.stdout and "3 errors" in out.stdout
+
+    # XMP goes through python-exiv2's compiled library: the bundle must carry it.
+    def run(*argv: str) -> str:
+        out = subprocess.run([str(exe), *argv], env=env, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    person = re.search(r"to (\d+):", run("move", "1", "2", "new")).group(1)
+    run("name", person, "Ada")
+    run("xmp-export")
+    assert list((tmp_path / "album").rglob("*.xmp"))

@@ -69,7 +69,7 @@ def path_rows(lib, path: Path) -> list[tuple]:
     return lib._q("SELECT photo_id, missing FROM photo_paths WHERE path = ?", (str(path),))
 
 
-def test_a_photo_edited_in_place_retires_its_old_faces_and_undo_brings_them_back(
+def test_a_photo_edited_in_place_retires_its_old_faces_and_a_revert_brings_them_back(
     tmp_path, with_model, capsys
 ):
     album = tmp_path / "album"
@@ -85,6 +85,7 @@ def test_a_photo_edited_in_place_retires_its_old_faces_and_undo_brings_them_back
         assert old_face.person_id == p.id
 
     # Edited in place: the same name now holds a landscape, no face.
+    original = edited.read_bytes()
     save_jpeg(np.full((300, 400, 3), 90, np.uint8), edited)
     assert "1 face(s) of photos changed on disk left their people" in cli_scan(album, capsys)
     with home_library() as lib:
@@ -101,20 +102,40 @@ def test_a_photo_edited_in_place_retires_its_old_faces_and_undo_brings_them_back
     assert main(["show", "Eileen"]) == 0
     assert "face_0.jpg" not in capsys.readouterr().out
 
-    assert main(["undo"]) == 0
-    assert "Retire 1 face(s)" in capsys.readouterr().out
+    # The scan made no edit: the user's history is as it was.
+    with home_library() as lib:
+        assert lib.next_undo() == "Rename Unnamed to Eileen"
+
+    # The old file comes back (restored from a backup): so does its face, named as it was.
+    edited.write_bytes(original)
+    cli_scan(album, capsys)
     with home_library() as lib:
         assert lib.face(old_face.id).person_id == p.id and lib.face(old_face.id).locked
         assert lib.person(p.id).face_count == 3
-        assert path_rows(lib, edited) == [(new.id, 0)]
-    assert main(["show", "Eileen"]) == 0
-    shown = [ln for ln in capsys.readouterr().out.splitlines() if f"face {old_face.id})" in ln]
-    assert len(shown) == 1 and "[missing" in shown[0]
+        assert path_rows(lib, edited) == [(old.id, 0)]
+        assert lib.counts()["retired"] == 1  # now the landscape is the content with no path
+        assert edited in {it.photo for it in xmp.plan_export(lib)}
 
-    # A rescan does not retire it again: the user's undo stands.
+
+def test_swapping_two_files_loses_no_face(tmp_path, with_model, capsys):
+    """a.jpg and b.jpg trade places (through c.jpg): every face stays with its person."""
+    album = tmp_path / "album"
+    make_album(album, n_faces=4, broken=False)
+    cli_scan(album, capsys)
+    a, b = album / "trip/face_0.jpg", album / "trip/face_1.jpg"
+    with home_library() as lib:
+        (p,) = lib.people()
+        before = {f.id: f.person_id for f in lib.faces_of_person(p.id)}
+    assert main(["name", str(p.id), "Eileen"]) == 0
+    tmp = album / "trip/c.jpg"
+    a.rename(tmp)
+    b.rename(a)
+    tmp.rename(b)
     cli_scan(album, capsys)
     with home_library() as lib:
-        assert lib.face(old_face.id).person_id == p.id
+        assert {f.id: f.person_id for f in lib.faces_of_person(p.id)} == before
+        assert lib.counts()["retired"] == 0
+        assert lib.next_redo() is None and lib.next_undo() == "Rename Unnamed to Eileen"
 
 
 def test_an_edit_to_a_photo_with_a_copy_elsewhere_retires_nothing(tmp_path, lib, detector):
@@ -248,5 +269,8 @@ def test_a_file_replaced_by_a_copy_of_another_photo_retires_the_old_content(
     other = lib.photo_by_path(str(files["face1"]))
     assert lib.photo_by_path(str(files["face0"])).id == other.id
     assert lib.faces_of_photo(old.id) == [] and lib.photo(old.id).missing
-    assert lib.undo() is not None
-    assert len(lib.faces_of_photo(old.id)) == 1
+    assert lib.undo_history() == [], "a scan is not an edit"
+    old_bytes = files["face0"].with_name("restored.jpg")
+    save_jpeg(face_photo(0), old_bytes)  # the old content, back under another name
+    run(lib, album, detector)
+    assert len(lib.faces_of_photo(old.id)) == 1 and not lib.photo(old.id).missing

@@ -43,7 +43,7 @@ class ScanProgress:
     moved: int = 0
     errors: int = 0
     missing: int = 0  # files found gone from their folder, marked missing
-    retired_faces: int = 0  # faces of photos changed in place, out of their people (undoable)
+    retired_faces: int = 0  # faces of photos changed in place, out of people until they return
     current: str = ""
     elapsed: float = 0.0
     eta: float | None = None  # seconds left, once there is a rate to go by
@@ -194,8 +194,9 @@ def scan(
     Unchanged files (same path, size and mtime) are skipped without reading them; a known photo
     at another path gets that path too (a copy or a move). A path whose content changed is
     given to the new content, and the old content, left with no path, is retired (its faces
-    leave people in one undoable edit). Files gone from a folder that is still there are
-    marked missing, never deleted; a folder that is gone (an unplugged drive) changes nothing.
+    leave people, untouched, and come back if the content does). Files gone from a folder that
+    is still there are marked missing, never deleted; a folder that is gone (an unplugged
+    drive) changes nothing.
     Each photo is stored in its own transaction, so a killed scan resumes where it stopped;
     interrupted (Ctrl+C, or the generator closed), the photos already decoded are stored first.
     With no embedder, faces are stored without vectors. A read-ahead thread reads and decodes
