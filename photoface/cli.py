@@ -11,6 +11,7 @@ import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from photoface import __version__, paths, settings
@@ -330,11 +331,13 @@ def cmd_redo(ctx: Context) -> int:
 def cmd_recluster(ctx: Context) -> int:
     from photoface.core.grouping import recluster
 
+    if ctx.args.threshold is not None and not 0.0 < ctx.args.threshold < 4.0:  # nan too
+        raise PhotofaceError("--threshold must be between 0 and 4 (squared L2 distance)")
     embedder = ctx.embedder()
     _ensure_embedded(ctx, embedder)
     params = ctx.settings.cluster_params(embedder.info)
     if ctx.args.threshold is not None:
-        params = type(params)(ctx.args.threshold, params.min_size, params.k, params.seed_quality)
+        params = replace(params, threshold=ctx.args.threshold)
     r = recluster(ctx.library, embedder.info, params)
     _out(f"{r.faces} faces: {r.people} people, {r.unsorted} unsorted "
          f"(threshold {params.threshold:.3f})")  # fmt: skip

@@ -217,6 +217,14 @@ class EditsMixin:
                 f"UPDATE OR IGNORE rejections SET person_id = ? WHERE person_id IN ({m})",
                 (target.id, *ids),
             )
+            # The merge puts every face of these people in the target: a "not the target" said
+            # of one of them before is overruled by this newer word (undo brings it back).
+            for chunk in _chunks(faces):
+                self.conn.execute(
+                    f"DELETE FROM rejections WHERE person_id = ? AND face_id IN "
+                    f"({_marks(len(chunk))})",
+                    (target.id, *chunk),
+                )
             self.conn.execute(f"DELETE FROM people WHERE id IN ({m})", ids)
             self.conn.execute("UPDATE people SET name = ? WHERE id = ?", (name, target.id))
         return target.id

@@ -7,6 +7,7 @@ import os
 import sqlite3
 import stat
 import time
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -574,8 +575,13 @@ class Library(EditsMixin):
         return Person(r[0], r[1], bool(r[2]), r[3], r[4])
 
     def person_by_name(self, name: str) -> Person | None:
-        row = self._q("SELECT id FROM people WHERE name = ? COLLATE NOCASE LIMIT 1", (name,))
-        return self.person(row[0][0]) if row else None
+        """The person with this name, case folded as Unicode does ("Émile" is "émile"; SQLite's
+        NOCASE folds only ASCII)."""
+        want = unicodedata.normalize("NFC", name).casefold()
+        rows = self._q("SELECT id, name FROM people WHERE name IS NOT NULL ORDER BY id")
+        found = next((pid for pid, n in rows if unicodedata.normalize("NFC", n).casefold() == want),
+                     None)  # fmt: skip
+        return self.person(found) if found is not None else None
 
     def photos_of_person(self, person_id: int) -> list[Photo]:
         self.person(person_id)

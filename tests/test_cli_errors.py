@@ -204,3 +204,9 @@ def test_a_fifo_at_the_library_path_does_not_hang(tmp_path):
         timeout=120,
     )
     assert out.returncode == 1 and "not a regular file" in out.stderr
+
+
+@pytest.mark.parametrize("value", ["nan", "-1", "inf", "4"])
+def test_a_recluster_threshold_out_of_range_is_refused(tmp_path, with_model, capsys, value):
+    assert main(["recluster", "--threshold", value]) == 1
+    assert "--threshold must be" in capsys.readouterr().err

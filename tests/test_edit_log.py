@@ -205,3 +205,23 @@ def test_a_library_from_before_the_mark_never_reuses_an_id_its_undo_log_knows(li
     lib.undo()
     assert lib.person(eve).name == "Eve"
     assert {f.id for f in lib.faces_of_person(eve)} == eve_faces
+
+
+def test_names_differing_only_in_case_are_one_name_in_any_script(lib):
+    a, b = _person_of(lib, 1), _person_of(lib, 4)
+    lib.rename(a, "Émile")
+    with pytest.raises(PhotofaceError, match="already the name"):
+        lib.rename(b, "émile")
+    assert lib.person_by_name("ÉMILE").id == a
+
+
+def test_a_merge_leaves_no_no_against_its_own_faces(lib):
+    a, b = _person_of(lib, 1), _person_of(lib, 4)
+    lib.move_faces([4], a)  # face 4 joins A ...
+    lib.reject([4], a)  # ... and is then said not to be A: it is unsorted now
+    lib.move_faces([4], b)
+    target = lib.merge([a, b], into=a)
+    assert lib.face(4).person_id == target
+    assert lib._q("SELECT count(*) FROM rejections WHERE person_id = ?", (target,))[0][0] == 0
+    lib.undo()
+    assert lib._q("SELECT face_id, person_id FROM rejections") == [(4, a)]
