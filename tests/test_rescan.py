@@ -274,3 +274,26 @@ def test_a_file_replaced_by_a_copy_of_another_photo_retires_the_old_content(
     save_jpeg(face_photo(0), old_bytes)  # the old content, back under another name
     run(lib, album, detector)
     assert len(lib.faces_of_photo(old.id)) == 1 and not lib.photo(old.id).missing
+
+
+def test_a_folder_that_cannot_be_read_marks_nothing_missing(tmp_path, lib, detector, monkeypatch):
+    album = tmp_path / "album"
+    files = make_album(album, n_faces=2, broken=False)
+    run(lib, album, detector)
+    locked = str(files["face0"].parent)
+    real_stat, real_walk = os.stat, os.walk
+
+    def stat(path, *a, **kw):
+        if os.fspath(path).startswith(locked + os.sep):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_stat(path, *a, **kw)
+
+    def walk(top, *a, **kw):  # the folder cannot be listed either
+        for dirpath, dirnames, filenames in real_walk(top, *a, **kw):
+            yield dirpath, dirnames, [] if dirpath == locked else filenames
+
+    monkeypatch.setattr(os, "stat", stat)
+    monkeypatch.setattr(os, "walk", walk)
+    list(scan(lib, album, detector, FakeEmbedder()))
+    monkeypatch.undo()
+    assert lib.missing_photos() == []

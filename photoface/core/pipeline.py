@@ -177,8 +177,15 @@ class _ReadAhead:
 
 
 def _gone(path: str) -> bool:
-    """The file is not there but its folder is: deleted, not on a drive that is unplugged."""
-    return not os.path.exists(path) and os.path.isdir(os.path.dirname(path))
+    """The file is not there but its folder is: deleted, not on a drive that is unplugged, nor
+    in a folder that cannot be read just now (that says nothing about the file)."""
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        return os.path.isdir(os.path.dirname(path))
+    except OSError:
+        return False
+    return False
 
 
 def scan(
