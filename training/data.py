@@ -40,10 +40,11 @@ def default_data_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-def default_extra_dir() -> Path:
-    """Where the extra face sources were extracted: beside ../shared, outside every checkout."""
+def default_extra_dir(data: Path | None = None) -> Path:
+    """Where the extra face sources were extracted: `facedata/` beside the `shared/` that holds
+    `data` (so a test's own small data set never picks up the real sources)."""
     env = os.environ.get("PHOTOFACE_EXTRA_DATA")
-    return Path(env) if env else default_data_dir().resolve().parents[1] / "facedata"
+    return Path(env) if env else (data or default_data_dir()).resolve().parents[1] / "facedata"
 
 
 def default_cache_dir() -> Path:

@@ -46,7 +46,9 @@ SMALL = 160  # photos no larger than this (pre-aligned faces) are also tried enl
 @dataclass
 class PrepareConfig:
     data: str = str(default_data_dir())
-    extra_data: str = str(default_extra_dir())  # "": no extra sources
+    extra_data: str = (
+        "auto"  # facedata/ beside the data's shared/ (see default_extra_dir); "": none
+    )
     cache_dir: str = str(default_cache_dir())
     workers: int = 2
     limit: int = 0  # only the first N photos (tests, dry runs)
@@ -155,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     data, out = Path(cfg.data), Path(cfg.cache_dir)
     out.mkdir(parents=True, exist_ok=True)
-    extra = Path(cfg.extra_data) if cfg.extra_data else None
+    auto = cfg.extra_data == "auto"
+    extra = default_extra_dir(data) if auto else Path(cfg.extra_data) if cfg.extra_data else None
     if extra is not None and not extra.is_dir():
         print(f"no extra face data in {extra}: prepared without it", file=sys.stderr)
         extra = None
