@@ -301,9 +301,11 @@ class EditHistory(RuleBasedStateMachine):
         self.people_before = now
 
     def teardown(self) -> None:
-        self.undo_all_then_redo_all()
-        self.lib.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        try:
+            self.undo_all_then_redo_all()
+        finally:
+            self.lib.close()
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 EditHistory.TestCase.settings = settings(
