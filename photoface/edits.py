@@ -115,6 +115,10 @@ class EditsMixin:
     ) -> Iterator[_Scope]:
         with self.transaction() as c:
             scope = _Scope(set(faces), set(people))
+            # A person in scope brings all its faces, read under the write lock: a face a scan
+            # put into it a moment ago is then in the snapshot too, and undo reverts it.
+            for pid in sorted(scope.people):
+                scope.faces.update(self._face_ids_of(pid))
             before = self._snapshot(scope)
             last_id = last_person_id(c)
             yield scope

@@ -225,3 +225,26 @@ def test_a_merge_leaves_no_no_against_its_own_faces(lib):
     assert lib._q("SELECT count(*) FROM rejections WHERE person_id = ?", (target,))[0][0] == 0
     lib.undo()
     assert lib._q("SELECT face_id, person_id FROM rejections") == [(4, a)]
+
+
+def test_a_face_grouped_by_another_process_just_before_an_edit_is_undone_with_it(lib, tmp_path):
+    """rename reads the person's faces, then a scan in another process groups one more face
+    into that person before the rename's transaction starts: the undo reverts that face too."""
+    person = _person_of(lib, 1)
+    other = Library(lib.path)
+    real = lib._face_ids_of
+    calls = []
+
+    def racing(pid):
+        got = real(pid)
+        if not calls:  # the first read, before the transaction: then the other process writes
+            calls.append(pid)
+            other.conn.execute("UPDATE faces SET person_id = ? WHERE id = 4", (person,))
+        return got
+
+    lib._face_ids_of = racing
+    lib.rename(person, "Ada")
+    assert lib.face(4).locked
+    lib.undo()
+    assert not lib.face(4).locked
+    other.close()
