@@ -75,3 +75,11 @@ def test_int8_codes_keep_distances():
     back = embed.dequantize(q)
     d, dq = 2 - 2 * x @ x.T, 2 - 2 * back @ back.T
     assert np.abs(d - dq).max() < 0.02 and np.abs(d - dq).mean() < 0.003
+
+
+def test_the_newest_model_is_chosen_by_version_not_by_name(tmp_path):
+    from photoface.core.embed import find_model
+
+    for v in (2, 9, 10, 3):
+        (tmp_path / f"photoface-pf-nn4s-v{v}.onnx").write_bytes(b"")
+    assert find_model(tmp_path).name == "photoface-pf-nn4s-v10.onnx"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -186,9 +187,17 @@ def dequantize(q: np.ndarray) -> np.ndarray:
 
 
 def find_model(models_dir: Path) -> Path | None:
-    """The bundled embedding model (the newest by name when several are present)."""
-    found = sorted(Path(models_dir).glob(MODEL_GLOB))
+    """The bundled embedding model: the newest by version when several are present (v10 comes
+    after v9, which a sort by name would not give)."""
+    found = sorted(Path(models_dir).glob(MODEL_GLOB), key=_version_key)
     return found[-1] if found else None
+
+
+def _version_key(path: Path) -> tuple:
+    """`photoface-pf-nn4s-v10.onnx` -> ('photoface-pf-nn', 4, 's-v', 10, '.onnx'): numbers
+    compared as numbers."""
+    parts = re.split(r"(\d+)", path.name)
+    return tuple(int(p) if p.isdigit() else p for p in parts)
 
 
 NO_MODEL_HELP = (
