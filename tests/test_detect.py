@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from photoface.core import blazeface_model, detect, imaging
+from photoface import models_install as blazeface_model
+from photoface.core import detect, imaging
 from photoface.errors import ModelMissingError, PhotofaceError
 from tests.conftest import REAL_USER_MODELS, in_ci
 from tests.fakes import astronaut
