@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from photoface.core.detect import make_detector
-from photoface.core.pipeline import scan
+from photoface.jobs import drain, scan
 from photoface.store import Library
 from tests.fakes import FakeEmbedder, astronaut
 from tests.photos import encode, face_photo, png_with_size, save_jpeg
@@ -93,7 +93,7 @@ def deny_locked(monkeypatch):
 def test_every_fault_is_recorded_or_scanned_and_the_scan_goes_on(tmp_path, deny_locked):
     corpus = build_corpus(tmp_path / "corpus")
     with Library(tmp_path / "lib.sqlite3") as lib:
-        last = list(scan(lib, tmp_path / "corpus", make_detector("yunet"), FakeEmbedder()))[-1]
+        last = drain(scan(lib, tmp_path / "corpus", make_detector("yunet"), FakeEmbedder()))
         assert last.finished and last.done == last.total == len(corpus)
         errors = dict(lib.scan_errors())
         stored = {p.path: p for p in lib.photos()}

@@ -15,7 +15,7 @@ import numpy as np
 
 from photoface import fileio
 from photoface.core import align, imaging, quality
-from photoface.core.detect import Detector
+from photoface.core.detect import Detection, Detector
 from photoface.core.embed import Embedder, quantize
 from photoface.errors import ImageError
 
@@ -61,8 +61,13 @@ class FoundFace:
 
 def find_faces(loaded: imaging.LoadedImage, detector: Detector) -> list[FoundFace]:
     """Detect and align the faces of a decoded photo; boxes scaled back to the original."""
+    return align_faces(loaded, detector.detect(loaded.rgb))
+
+
+def align_faces(loaded: imaging.LoadedImage, detections: Sequence[Detection]) -> list[FoundFace]:
+    """The crops, quality and original-pixel box of each detection in a decoded photo."""
     faces = []
-    for det in detector.detect(loaded.rgb):
+    for det in detections:
         stored = align.stored_crop(loaded.rgb, det.landmarks)
         model_crop = align.model_crop_from_stored(stored)
         orig = det.scaled(loaded.scale)

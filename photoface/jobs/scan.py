@@ -89,7 +89,8 @@ class _Pending:
     displaced: int | None  # the photo its path belonged to before (content changed in place)
 
 
-def _record(face: FoundFace) -> FaceRecord:
+def face_record(face: FoundFace) -> FaceRecord:
+    """A found face as the library stores it (its vector comes with the batch)."""
     return FaceRecord(
         box=face.box,
         landmarks=face.landmarks,
@@ -249,7 +250,7 @@ def scan(
                 photo = PhotoRecord(
                     item.digest, item.key, item.size, item.mtime, w, h, detector.name
                 )
-                records = [_record(f) for f in found]
+                records = [face_record(f) for f in found]
                 crops = [f.model_crop for f in found]
                 pending.append(_Pending(photo, records, crops, library.path_owner(item.key)))
                 seen.add(item.digest)
