@@ -166,7 +166,7 @@ def cmd_scan(ctx: Context) -> int:
     detector = make_detector(ctx.args.detector or ctx.settings.detector, ctx.settings.threads)
     embedder = ctx.optional_embedder()
     group = embedder is not None and not ctx.args.no_cluster
-    params = ctx.settings.cluster_params(embedder.info) if group and embedder else None
+    params = ctx.settings.cluster_params(embedder.info) if embedder and group else None
     tty = sys.stderr.isatty() and not ctx.args.quiet
     last: ScanProgress | None = None
     options = ScanOptions(max_side=ctx.settings.max_side)

@@ -49,6 +49,6 @@ def optional_embedder(threads: int = 2) -> OnnxEmbedder | None:
     kept, and grouped once a model is installed. A model that is there but broken raises."""
     try:
         return load_default_embedder(threads)
-    except ModelMissingError as e:
-        log.warning("%s", e)
+    except ModelMissingError as e:  # not a fault: each front end says it in its own way
+        log.info("%s", e)
         return None
