@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
     from photoface.errors import LibraryError
+    from photoface.jobs import library_path
     from photoface.ui.main_window import MainWindow
 
     data_dir = paths.data_dir()
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         QMessageBox.warning(
             None, "photoface", "Some settings were ignored:\n" + "\n".join(problems)
         )
-    library = Path(conf.library).expanduser() if conf.library else paths.default_library_path()
+    library = library_path(conf)
     while True:
         try:
             window = MainWindow(library, conf, data_dir)

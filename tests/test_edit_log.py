@@ -8,9 +8,9 @@ import pytest
 
 from photoface.cli import main
 from photoface.core.cluster import ClusterParams
-from photoface.core.grouping import recluster, update
 from photoface.edits import NameConflictError
 from photoface.errors import PhotofaceError
+from photoface.jobs import recluster, update
 from photoface.store import Library
 from tests.fakes import FakeEmbedder, fill_library, people_embeddings
 

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from photoface.core.detect import make_detector
-from photoface.core.pipeline import scan
+from photoface.jobs import drain, scan
 from photoface.store import Library
 from tests.fakes import FakeEmbedder, astronaut
 from tests.photos import encode, face_photo, png_with_size, save_jpeg
@@ -93,8 +93,8 @@ def deny_locked(monkeypatch):
 def test_every_fault_is_recorded_or_scanned_and_the_scan_goes_on(tmp_path, deny_locked):
     corpus = build_corpus(tmp_path / "corpus")
     with Library(tmp_path / "lib.sqlite3") as lib:
-        last = list(scan(lib, tmp_path / "corpus", make_detector("yunet"), FakeEmbedder()))[-1]
-        assert last.finished and last.done == last.total == len(corpus)
+        last = drain(scan(lib, tmp_path / "corpus", make_detector("yunet"), FakeEmbedder()))
+        assert not last.cancelled and last.done == last.total == len(corpus)
         errors = dict(lib.scan_errors())
         stored = {p.path: p for p in lib.photos()}
         for name, (path, expect) in corpus.items():
@@ -206,6 +206,7 @@ def test_a_full_disk_or_a_read_only_library_stops_the_scan_clearly(
     tmp_path, with_model, monkeypatch, capsys, fake, message
 ):
     import photoface.cli as cli
+    from photoface.jobs import opening  # where every command opens its library
 
     first, second = tmp_path / "first", tmp_path / "second"
     for i in range(3):
@@ -217,7 +218,7 @@ def test_a_full_disk_or_a_read_only_library_stops_the_scan_clearly(
     stored = _library_state(db)
     capsys.readouterr()
 
-    monkeypatch.setattr(cli, "Library", fake)
+    monkeypatch.setattr(opening, "Library", fake)
     assert cli.main(["scan", str(second), "-q"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("photoface: error: ") and message in err, err
@@ -225,7 +226,7 @@ def test_a_full_disk_or_a_read_only_library_stops_the_scan_clearly(
     photos, faces = _library_state(db)
     assert set(photos) >= set(stored[0]) and set(faces) >= set(stored[1]), "nothing lost"
 
-    monkeypatch.setattr(cli, "Library", Library)
+    monkeypatch.setattr(opening, "Library", Library)
     assert cli.main(["scan", str(second), "-q"]) == 0
     photos, faces = _library_state(db)
     assert len(photos) == len({h for _, h in photos}) == 23 and len(faces) == 23

@@ -10,9 +10,9 @@ import pytest
 
 from photoface.core import detect
 from photoface.core.cluster import ClusterParams, pairs_in_same_photo
-from photoface.core.grouping import recluster, reembed, update
-from photoface.core.pipeline import ScanOptions, list_photos, scan
+from photoface.core.pipeline import ScanOptions, list_photos
 from photoface.errors import PhotofaceError
+from photoface.jobs import drain, recluster, reembed, scan, update
 from photoface.store import Library
 from tests.fakes import FakeEmbedder
 from tests.photos import make_album, save_jpeg, two_faces_photo
@@ -32,7 +32,8 @@ def lib(tmp_path):
 
 
 def run(lib, root, detector, embedder=None, **kw):
-    return list(scan(lib, root, detector, embedder, **kw))
+    """A scan to its end: its result."""
+    return drain(scan(lib, root, detector, embedder, **kw))
 
 
 def faces_table(lib):
@@ -42,10 +43,10 @@ def faces_table(lib):
 def test_scan_stores_faces_and_records_bad_files(tmp_path, lib, detector):
     files = make_album(tmp_path / "album")
     emb = FakeEmbedder()
-    progress = run(lib, tmp_path / "album", detector, emb)
-    last = progress[-1]
-    assert last.finished and last.total == len(files) == 8
-    assert [p.done for p in progress[:-1]] == list(range(1, 9))
+    progress = []
+    last = drain(scan(lib, tmp_path / "album", detector, emb), progress.append)
+    assert last.total == len(files) == 8 and not last.cancelled
+    assert [p.done for p in progress] == list(range(1, 9))
     assert last.faces == 4 and last.errors == 3 and last.new_photos == 5
     counts = lib.counts()
     assert counts["photos"] == 5 and counts["faces"] == 4 and counts["errors"] == 3
@@ -64,7 +65,7 @@ def test_unchanged_rescan_reads_nothing(tmp_path, lib, detector):
     run(lib, tmp_path / "album", detector, FakeEmbedder())
     before = faces_table(lib)
     emb = FakeEmbedder()
-    last = run(lib, tmp_path / "album", detector, emb)[-1]
+    last = run(lib, tmp_path / "album", detector, emb)
     assert last.unchanged == 8 and last.new_photos == 0 and emb.calls == 0
     assert faces_table(lib) == before
 
@@ -75,7 +76,7 @@ def test_moved_and_renamed_photos_keep_their_faces(tmp_path, lib, detector):
     before = faces_table(lib)
     shutil.move(tmp_path / "album/trip", tmp_path / "album/2024 trip")
     (tmp_path / "album/2024 trip/face_1.jpg").rename(tmp_path / "album/2024 trip/renamed.jpg")
-    last = run(lib, tmp_path / "album", detector, FakeEmbedder())[-1]
+    last = run(lib, tmp_path / "album", detector, FakeEmbedder())
     assert last.moved == 4 and last.new_photos == 0
     assert faces_table(lib) == before
     paths = {r[0] for r in lib._q("SELECT path FROM photos")}
@@ -95,12 +96,15 @@ def test_cancel_stops_between_photos_and_a_rescan_finishes(tmp_path, lib, detect
     cancel = threading.Event()
     opts = ScanOptions(batch_photos=1)
     gen = scan(lib, tmp_path / "album", detector, FakeEmbedder(), cancel, opts)
-    for p in gen:
+
+    def press_cancel(p):
         if p.done == 3:
             cancel.set()
-    assert p.cancelled and p.done == 3
+
+    stopped = drain(gen, press_cancel)
+    assert stopped.cancelled and stopped.done == 3
     assert lib.counts()["photos"] == 3
-    last = run(lib, tmp_path / "album", detector, FakeEmbedder())[-1]
+    last = run(lib, tmp_path / "album", detector, FakeEmbedder())
     assert last.unchanged == 3 and last.new_photos == 4
     assert lib.counts()["faces"] == 6
     assert len({r[1] for r in faces_table(lib)}) == 6
@@ -127,8 +131,8 @@ def test_scan_without_a_model_stores_faces_and_embeds_later(tmp_path, lib, detec
     run(lib, tmp_path / "album", detector, None)
     assert lib.counts()["faces"] == 3
     emb = FakeEmbedder()
-    steps = list(reembed(lib, emb))
-    assert steps[-1].finished and steps[-1].total == 3
+    done = drain(reembed(lib, emb))
+    assert done.embedded == done.total == 3 and not done.cancelled
     assert lib.faces_to_embed(emb.info.model_id) == []
     r = update(lib, emb.info, PARAMS)
     assert r.people == 1 and lib.people()[0].face_count == 3
@@ -140,7 +144,7 @@ def test_an_incompatible_model_re_embeds_from_stored_crops(tmp_path, lib, detect
     v2 = FakeEmbedder("v2")
     assert len(lib.faces_to_embed("v2")) == 3
     assert lib.faces_to_embed("v2", compatible=["v1"]) == []
-    list(reembed(lib, v2))
+    drain(reembed(lib, v2))
     assert {f.model_id for f in lib.unsorted_faces()} == {"v2"}
 
 
@@ -151,12 +155,15 @@ def test_re_embedding_stops_when_cancelled_and_goes_on_later(tmp_path, lib, dete
     run(lib, tmp_path / "album", detector, FakeEmbedder("v1"))
     cancel = threading.Event()
     steps = []
-    for p in reembed(lib, FakeEmbedder("v2"), cancel, batch=2):
+
+    def press_cancel(p):
         steps.append(p)
         cancel.set()  # the user presses Cancel after the first batch
-    assert steps[-1].cancelled and steps[-1].done == 2
+
+    stopped = drain(reembed(lib, FakeEmbedder("v2"), cancel, batch=2), press_cancel)
+    assert stopped.cancelled and stopped.embedded == 2 and steps[-1].done == 2
     assert len(lib.faces_to_embed("v2")) == 2  # the rest waits, nothing is lost
-    assert list(reembed(lib, FakeEmbedder("v2")))[-1].total == 2
+    assert drain(reembed(lib, FakeEmbedder("v2"))).total == 2
     assert lib.faces_to_embed("v2") == []
 
 

@@ -14,8 +14,8 @@ import pytest
 from photoface import xmp
 from photoface.cli import main
 from photoface.core import detect, imaging
-from photoface.core.pipeline import scan
 from photoface.errors import PhotofaceError
+from photoface.jobs import drain, scan
 from photoface.store import Library
 from tests.fakes import FakeEmbedder
 from tests.photos import face_photo, make_album, save_jpeg
@@ -44,9 +44,9 @@ def checksums(root: Path) -> dict[str, str]:
 def run(lib, root, detector, embedder=None):
     """A scan through `scan`, checking it wrote none of the photos under `root`."""
     before = checksums(root) if root.is_dir() else {}
-    steps = list(scan(lib, root, detector, embedder or FakeEmbedder()))
+    result = drain(scan(lib, root, detector, embedder or FakeEmbedder()))
     assert checksums(root) == before
-    return steps[-1]
+    return result
 
 
 def cli_scan(root: Path, capsys) -> str:
@@ -294,6 +294,6 @@ def test_a_folder_that_cannot_be_read_marks_nothing_missing(tmp_path, lib, detec
 
     monkeypatch.setattr(os, "stat", stat)
     monkeypatch.setattr(os, "walk", walk)
-    list(scan(lib, album, detector, FakeEmbedder()))
+    drain(scan(lib, album, detector, FakeEmbedder()))
     monkeypatch.undo()
     assert lib.missing_photos() == []

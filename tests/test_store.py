@@ -247,7 +247,7 @@ def _schema_1_library_with_a_ghost(path) -> None:
 
 
 def test_schema_2_gives_each_path_to_its_newest_content_and_a_scan_retires_the_ghost(tmp_path):
-    from photoface.core.pipeline import scan
+    from photoface.jobs import drain, scan
 
     path = tmp_path / "v1.sqlite3"
     _schema_1_library_with_a_ghost(path)
@@ -263,5 +263,5 @@ def test_schema_2_gives_each_path_to_its_newest_content_and_a_scan_retires_the_g
         assert lib.counts()["retired"] == 1 and lib.undo_history() == []
         assert lib._q("SELECT person_id, locked FROM faces WHERE id = 1") == [(7, 1)]
         (tmp_path / "empty").mkdir()
-        list(scan(lib, tmp_path / "empty", detector=None, embedder=None))  # nothing to read
+        drain(scan(lib, tmp_path / "empty", detector=None, embedder=None))  # nothing to read
         assert lib.person(7).face_count == 2 and lib.counts()["retired"] == 1

@@ -32,8 +32,8 @@ import numpy as np
 from photoface.core.cluster import UNSORTED, ClusterParams, agglomerate, pairs_in_same_photo
 from photoface.core.detect import make_detector
 from photoface.core.embed import Embedder, dequantize, load_default_embedder
-from photoface.core.grouping import recluster
-from photoface.core.pipeline import list_photos, scan
+from photoface.core.pipeline import list_photos
+from photoface.jobs import drain, recluster, scan
 from photoface.settings import Settings
 from photoface.store import Library
 
@@ -171,8 +171,7 @@ def scan_album(album: Album, lib: Library, embedder: Embedder, work: Path,
         names[str(dst)] = person
     for i, src in enumerate(distractors):
         shutil.copy(src, work / f"extra_{i:04d}{src.suffix.lower()}")
-    for _ in scan(lib, work, make_detector("yunet"), embedder):
-        pass
+    drain(scan(lib, work, make_detector("yunet"), embedder))
     ci = lib.cluster_input([embedder.info.model_id])
     people = {n: k for k, n in enumerate(sorted(set(names.values())))}
     truth = np.full(len(ci.face_ids), -1)

@@ -5,7 +5,7 @@
 Each size runs in a fresh process (peak RSS is that process's). Faces come from a library's real
 embeddings (--source, jittered copies to reach the size) or, without one, from synthetic people:
 unit vectors around random centres, people of Zipf-like sizes, 1-4 faces per photo. The run
-builds a library file, times `grouping.recluster` (everything) and then `grouping.update` after
+builds a library file, times `jobs.recluster` (everything) and then `jobs.update` after
 adding 1% new faces (the path a scan takes).
 """
 
@@ -91,7 +91,7 @@ def bulk_fill(lib: Library, x: np.ndarray, start_photo: int = 0,
 
 
 def run_one(n: int, source: Path | None, threshold: float, k: int = 20) -> dict[str, float]:
-    from photoface.core.grouping import recluster, update
+    from photoface.jobs import recluster, update
 
     x, person = (from_library(source, n), None) if source else synthetic(n)
     n_new = max(1, n // 100)

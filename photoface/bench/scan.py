@@ -22,12 +22,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from photoface.core import align, imaging, quality
+from photoface.core import imaging
 from photoface.core.detect import make_detector
-from photoface.core.embed import Embedder, load_default_embedder, quantize
+from photoface.core.embed import Embedder, load_default_embedder
 from photoface.core.imaging import DEFAULT_MAX_SIDE
-from photoface.core.pipeline import ScanOptions, list_photos, scan
-from photoface.store import FaceRecord, Library, PhotoRecord
+from photoface.core.pipeline import ScanOptions, align_faces, embed_crops, list_photos
+from photoface.jobs import drain, scan
+from photoface.jobs.scan import face_record
+from photoface.store import Library, PhotoRecord
 
 
 def copy_photos(src: Path, dst: Path, limit: int) -> list[Path]:
@@ -58,9 +60,9 @@ def end_to_end(folder: Path, embedder: Embedder | None, repeat: int,
     for _ in range(repeat):
         with tempfile.TemporaryDirectory() as tmp, Library(Path(tmp) / "b.sqlite3") as lib:
             opts = ScanOptions(max_side=max_side)
-            last = list(scan(lib, folder, detector, embedder, options=opts))[-1]
+            last = drain(scan(lib, folder, detector, embedder, options=opts))
             t0 = time.perf_counter()
-            again = list(scan(lib, folder, detector, embedder))[-1]
+            again = drain(scan(lib, folder, detector, embedder))
             rescan = time.perf_counter() - t0
             assert again.unchanged == again.total
             runs.append((last.elapsed, last.total, last.faces, rescan))
@@ -84,18 +86,11 @@ def stages(files: list[Path], embedder: Embedder | None,
             t1 = time.perf_counter()
             dets = detector.detect(loaded.rgb)
             t2 = time.perf_counter()
-            records, crops = [], []
-            for d in dets:
-                stored = align.stored_crop(loaded.rgb, d.landmarks)
-                crop = align.model_crop_from_stored(stored)
-                o = d.scaled(loaded.scale)
-                q = quality.face_quality(o.box, o.landmarks, o.score, crop)
-                records.append(FaceRecord(o.box, o.landmarks, o.score, q,
-                                          align.encode_jpeg(stored), None, None))  # fmt: skip
-                crops.append(crop)
+            found = align_faces(loaded, dets)
+            records = [face_record(f) for f in found]
             t3 = time.perf_counter()
-            if crops and embedder is not None:
-                quantize(embedder.embed(np.stack(crops)))
+            if found and embedder is not None:
+                embed_crops(embedder, [f.model_crop for f in found])
             t4 = time.perf_counter()
             digest = imaging.content_hash(data)
             lib.add_photo(PhotoRecord(digest, str(f), len(data), i, *loaded.original_size, "y"),

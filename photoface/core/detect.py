@@ -16,6 +16,8 @@ log = logging.getLogger(__name__)
 DETECTORS = ("yunet", "blazeface")
 DEFAULT_DETECTOR = "yunet"
 YUNET_FILE = "yunet_n_dynamic.onnx"
+# Installed into the user's models folder by `photoface setup-blazeface` (models_install.py).
+BLAZEFACE_FILE = "face_detection_full_range_sparse.tflite"
 
 
 @dataclass(frozen=True)
@@ -172,10 +174,9 @@ class BlazeFaceDetector:
 def make_detector(name: str, threads: int = 2) -> Detector:
     """The detector a setting names, from the bundled or the user's models folder."""
     from photoface import paths
-    from photoface.core import blazeface_model
 
     if name == "yunet":
         return YuNetDetector(paths.bundled_models_dir() / YUNET_FILE, threads=threads)
     if name == "blazeface":
-        return BlazeFaceDetector(blazeface_model.installed_path(paths.user_models_dir()))
+        return BlazeFaceDetector(paths.user_models_dir() / BLAZEFACE_FILE)
     raise PhotofaceError(f"unknown detector {name!r}; choose one of {', '.join(DETECTORS)}")

@@ -1,32 +1,42 @@
-"""Grouping faces into people in a library: full re-clustering and the incremental update."""
+"""Grouping faces into people, from arrays: full re-clustering and the incremental update."""
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
-from photoface.core import align
 from photoface.core.cluster import ClusterParams, agglomerate, nearest_clusters
-from photoface.core.embed import Embedder, ModelInfo, dequantize, quantize
-from photoface.store import ClusterInput, Library
+from photoface.core.embed import dequantize
 
 log = logging.getLogger(__name__)
 
 
+class ClusterArrays(Protocol):
+    """What grouping reads, as arrays aligned by row (the library's ClusterInput is one)."""
+
+    face_ids: np.ndarray  # int64 (n,)
+    photo_ids: np.ndarray  # int64 (n,)
+    embeddings: np.ndarray  # int8 (n, D)
+    person_ids: np.ndarray  # int64 (n,), -1 for none
+    locked: np.ndarray  # bool (n,)
+    quality: np.ndarray  # float32 (n,)
+    rejections: list[tuple[int, int]]  # (face_id, person_id)
+
+
 @dataclass(frozen=True)
-class GroupingResult:
-    faces: int  # faces considered
-    people: int  # people with faces afterwards
-    assigned: int  # faces given a person by this run
-    unsorted: int
+class Labels:
+    """A grouping: a label per row, and which rows it decides (the others are left as they
+    are). A label is a person id (kept), a negative number per new person, or 0 (unsorted)."""
+
+    labels: np.ndarray  # int64 (n,)
+    decided: np.ndarray  # bool (n,)
 
 
-def _forbidden(ci: ClusterInput, index: dict[int, int]) -> dict[int, set[int]]:
+def _forbidden(ci: ClusterArrays, index: dict[int, int]) -> dict[int, set[int]]:
     out: dict[int, set[int]] = {}
     for face_id, person_id in ci.rejections:
         i = index.get(face_id)
@@ -35,9 +45,9 @@ def _forbidden(ci: ClusterInput, index: dict[int, int]) -> dict[int, set[int]]:
     return out
 
 
-def recluster(library: Library, info: ModelInfo, params: ClusterParams) -> GroupingResult:
-    """Cluster every face again; what the user said (locks, names, rejections) is kept."""
-    ci = library.cluster_input([info.model_id, *info.compatible_with])
+def recluster_labels(ci: ClusterArrays, params: ClusterParams) -> Labels:
+    """Cluster every face again; what the user said (locks, names, rejections) is kept.
+    Decides every unlocked face."""
     n = len(ci.face_ids)
     x = dequantize(ci.embeddings)
     tags = np.where(ci.locked, ci.person_ids, -1)
@@ -64,21 +74,18 @@ def recluster(library: Library, info: ModelInfo, params: ClusterParams) -> Group
         else:
             labels[members] = next_new
             next_new -= 1
-    free = ~ci.locked
-    library.write_clustering(ci.face_ids[free], labels[free])
-    people = len(set(labels[labels != 0].tolist()))
-    return GroupingResult(n, people, int((labels[free] != 0).sum()), int((labels == 0).sum()))
+    return Labels(labels, ~ci.locked)
 
 
-def update(library: Library, info: ModelInfo, params: ClusterParams) -> GroupingResult:
+def update_labels(ci: ClusterArrays, params: ClusterParams) -> Labels:
     """Incremental: faces with no person join the nearest person within the threshold; the
-    rest are clustered among themselves. People already made are not reconsidered."""
-    ci = library.cluster_input([info.model_id, *info.compatible_with])
+    rest are clustered among themselves. Decides only the faces with no person."""
     x = dequantize(ci.embeddings)
     has = ci.person_ids >= 0
     todo = np.nonzero(~has)[0]
+    labels = np.zeros(len(x), np.int64)
     if todo.size == 0:
-        return GroupingResult(len(x), len(set(ci.person_ids[has].tolist())), 0, 0)
+        return Labels(labels, ~has)
     people = np.unique(ci.person_ids[has])
     pos = {int(p): i for i, p in enumerate(people)}
     sums = np.zeros((len(people), x.shape[1]), np.float64)
@@ -92,7 +99,6 @@ def update(library: Library, info: ModelInfo, params: ClusterParams) -> Grouping
     rejected: dict[int, set[int]] = {}
     for f, p in ci.rejections:
         rejected.setdefault(f, set()).add(p)
-    labels = np.zeros(len(x), np.int64)
     nearest, dist = nearest_clusters(x[todo], sums, counts)
     joined = np.zeros(len(todo), bool)
     for k in np.argsort(dist):  # closest first, so one photo's faces compete fairly
@@ -114,34 +120,4 @@ def update(library: Library, info: ModelInfo, params: ClusterParams) -> Grouping
             if params.is_person(ci.quality[members]):
                 labels[members] = next_new
                 next_new -= 1
-    library.write_clustering(ci.face_ids[todo], labels[todo])
-    after = library.counts()
-    return GroupingResult(len(x), after["people"], int((labels[todo] != 0).sum()),
-                          int((labels[todo] == 0).sum()))  # fmt: skip
-
-
-@dataclass(frozen=True)
-class EmbedProgress:
-    done: int
-    total: int
-    finished: bool = False
-    cancelled: bool = False
-
-
-def reembed(
-    library: Library, embedder: Embedder, cancel: threading.Event | None = None, batch: int = 256
-) -> Iterator[EmbedProgress]:
-    """Embed faces that have no vector, or one the current model cannot compare with, from
-    their stored crops (no re-detection)."""
-    info = embedder.info
-    todo = library.faces_to_embed(info.model_id, info.compatible_with)
-    for s in range(0, len(todo), batch):
-        if cancel is not None and cancel.is_set():
-            yield EmbedProgress(s, len(todo), finished=True, cancelled=True)
-            return
-        ids = todo[s : s + batch]
-        crops = np.stack([align.model_crop_from_stored(align.decode_jpeg(c))
-                          for c in library.crops(ids)])  # fmt: skip
-        library.set_embeddings(ids, quantize(embedder.embed(crops)), info.model_id)
-        yield EmbedProgress(min(s + batch, len(todo)), len(todo))
-    yield EmbedProgress(len(todo), len(todo), finished=True)
+    return Labels(labels, ~has)

@@ -1,4 +1,4 @@
-"""The scan: walk a folder, detect, align, embed and store faces; a generator of progress."""
+"""The scan's pure steps: list a folder, read and decode ahead, find and embed faces."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ import logging
 import os
 import queue
 import threading
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
@@ -16,10 +15,9 @@ import numpy as np
 
 from photoface import fileio
 from photoface.core import align, imaging, quality
-from photoface.core.detect import Detector
+from photoface.core.detect import Detection, Detector
 from photoface.core.embed import Embedder, quantize
-from photoface.errors import ImageError, PhotofaceError
-from photoface.store import FaceRecord, Library, PhotoRecord
+from photoface.errors import ImageError
 
 log = logging.getLogger(__name__)
 
@@ -31,25 +29,6 @@ class ScanOptions:
     batch_photos: int = 16  # photos held before their faces are embedded and stored
     read_ahead: int = 3  # photos read and decoded ahead on a second thread
     max_file_bytes: int = fileio.MAX_READ_BYTES  # larger files are recorded as errors, unread
-
-
-@dataclass(frozen=True)
-class ScanProgress:
-    done: int
-    total: int
-    faces: int = 0  # faces found in this scan
-    new_photos: int = 0
-    unchanged: int = 0
-    moved: int = 0
-    errors: int = 0
-    missing: int = 0  # files found gone from their folder, marked missing
-    retired_faces: int = 0  # faces of photos changed in place, out of people until they return
-    current: str = ""
-    elapsed: float = 0.0
-    eta: float | None = None  # seconds left, once there is a rate to go by
-    finished: bool = False
-    cancelled: bool = False
-    error_list: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
 
 def list_photos(root: Path) -> list[Path]:
@@ -68,33 +47,49 @@ def _walk_error(e: OSError) -> None:
     log.warning("cannot list %s: %s", e.filename, e.strerror)
 
 
-@dataclass
-class _Pending:
-    photo: PhotoRecord
-    records: list[FaceRecord]
-    crops: list[np.ndarray]  # model crops, uncompressed, waiting for the embedder
-    displaced: int | None  # the photo its path belonged to before (content changed in place)
+@dataclass(frozen=True)
+class FoundFace:
+    """A face found in a decoded photo, in original pixels, with its crops."""
+
+    box: tuple[float, float, float, float]
+    landmarks: np.ndarray  # (5, 2) original pixels
+    score: float
+    quality: float
+    crop_jpeg: bytes  # the stored crop (re-embedding starts from it)
+    model_crop: np.ndarray  # what the embedder takes, uncompressed
 
 
-def _faces_of(loaded: imaging.LoadedImage, detector: Detector) -> tuple[list[FaceRecord], list]:
-    records, crops = [], []
-    for det in detector.detect(loaded.rgb):
+def find_faces(loaded: imaging.LoadedImage, detector: Detector) -> list[FoundFace]:
+    """Detect and align the faces of a decoded photo; boxes scaled back to the original."""
+    return align_faces(loaded, detector.detect(loaded.rgb))
+
+
+def align_faces(loaded: imaging.LoadedImage, detections: Sequence[Detection]) -> list[FoundFace]:
+    """The crops, quality and original-pixel box of each detection in a decoded photo."""
+    faces = []
+    for det in detections:
         stored = align.stored_crop(loaded.rgb, det.landmarks)
         model_crop = align.model_crop_from_stored(stored)
         orig = det.scaled(loaded.scale)
         q = quality.face_quality(orig.box, orig.landmarks, orig.score, model_crop)
-        records.append(
-            FaceRecord(
-                box=orig.box, landmarks=orig.landmarks, score=orig.score, quality=q,
-                crop_jpeg=align.encode_jpeg(stored), embedding=None, model_id=None,
-            )
-        )  # fmt: skip
-        crops.append(model_crop)
-    return records, crops
+        jpeg = align.encode_jpeg(stored)
+        faces.append(FoundFace(orig.box, orig.landmarks, orig.score, q, jpeg, model_crop))
+    return faces
+
+
+def embed_crops(embedder: Embedder, crops: Sequence[np.ndarray]) -> np.ndarray:
+    """int8 vectors (n, D) of model crops, as they are stored."""
+    return quantize(embedder.embed(np.stack(crops)))
+
+
+def embed_stored_crops(embedder: Embedder, jpegs: Sequence[bytes]) -> np.ndarray:
+    """int8 vectors of stored crops (JPEG): how faces are re-embedded without re-detecting."""
+    crops = [align.model_crop_from_stored(align.decode_jpeg(c)) for c in jpegs]
+    return embed_crops(embedder, crops)
 
 
 @dataclass
-class _Read:
+class FileRead:
     """A file after the read-ahead thread: what it is, and its decoded pixels if new."""
 
     key: str
@@ -106,14 +101,15 @@ class _Read:
     reason: str = ""
 
 
-def _read(
+def read_file(
     path: Path,
     known_files: dict[str, tuple[int, int]],
     known_hashes: set[str],
     options: ScanOptions,
-) -> _Read:
-    """Stat, read, hash and decode one file (runs on the read-ahead thread; no library use)."""
-    item = _Read(key=os.path.abspath(path))
+) -> FileRead:
+    """Stat, read, hash and decode one file, given the (size, mtime) of the files and the
+    hashes of the contents already known; never raises for a bad file."""
+    item = FileRead(key=os.path.abspath(path))
     try:
         st = path.stat()
         item.size, item.mtime = st.st_size, st.st_mtime_ns
@@ -138,13 +134,13 @@ def _read(
     return item
 
 
-class _ReadAhead:
+class ReadAhead:
     """Reads the next files on a daemon thread, at most `depth` results ahead. A daemon, so a
     read that never returns (a hung network drive) cannot keep the process from exiting."""
 
     _END = object()
 
-    def __init__(self, paths: list[Path], read: Callable[[Path], _Read], depth: int) -> None:
+    def __init__(self, paths: list[Path], read: Callable[[Path], FileRead], depth: int) -> None:
         self._results: queue.Queue[object] = queue.Queue(maxsize=max(1, depth))
         self._stop = threading.Event()
         self._thread = threading.Thread(
@@ -152,7 +148,7 @@ class _ReadAhead:
         )
         self._thread.start()
 
-    def _run(self, paths: list[Path], read: Callable[[Path], _Read]) -> None:
+    def _run(self, paths: list[Path], read: Callable[[Path], FileRead]) -> None:
         for path in paths:
             if self._stop.is_set() or not self._put(read(path)):
                 return
@@ -167,16 +163,16 @@ class _ReadAhead:
                 continue
         return False
 
-    def next(self) -> _Read | None:
+    def next(self) -> FileRead | None:
         """The next file's result (None: no more files); waits for it, Ctrl+C included."""
         item = self._results.get()
-        return None if item is self._END else cast(_Read, item)
+        return None if item is self._END else cast(FileRead, item)
 
     def stop(self) -> None:
         self._stop.set()
 
 
-def _gone(path: str) -> bool:
+def is_gone(path: str) -> bool:
     """The file is not there but its folder is: deleted, not on a drive that is unplugged, nor
     in a folder that cannot be read just now (that says nothing about the file)."""
     try:
@@ -186,131 +182,3 @@ def _gone(path: str) -> bool:
     except OSError:
         return False
     return False
-
-
-def scan(
-    library: Library,
-    root: Path,
-    detector: Detector,
-    embedder: Embedder | None,
-    cancel: threading.Event | None = None,
-    options: ScanOptions = ScanOptions(),
-) -> Iterator[ScanProgress]:
-    """Scan `root` into `library`, yielding progress after every photo.
-
-    Unchanged files (same path, size and mtime) are skipped without reading them; a known photo
-    at another path gets that path too (a copy or a move). A path whose content changed is
-    given to the new content, and the old content, left with no path, is retired (its faces
-    leave people, untouched, and come back if the content does). Files gone from a folder that
-    is still there are marked missing, never deleted; a folder that is gone (an unplugged
-    drive) changes nothing.
-    Each photo is stored in its own transaction, so a killed scan resumes where it stopped;
-    interrupted (Ctrl+C, or the generator closed), the photos already decoded are stored first.
-    With no embedder, faces are stored without vectors. A read-ahead thread reads and decodes
-    the next photos while this one detects and embeds.
-    """
-    root = Path(root)
-    if not root.is_dir():
-        raise PhotofaceError(f"{root} is not a folder that can be scanned")
-    files = list_photos(root)
-    listed = {os.path.abspath(p) for p in files}
-    gone = [p for p in library.present_paths_under(root) if p not in listed and _gone(p)]
-    if gone:
-        log.info("%d photo file(s) under %s are gone; marked missing", len(gone), root)
-        library.mark_missing(gone)
-    retired = library.retire_orphans()  # left by a scan killed between two steps, or schema 1
-    known_files = library.known_files()
-    known_hashes = library.photo_hashes()
-    t0 = time.monotonic()
-    prog = ScanProgress(done=0, total=len(files), missing=len(gone), retired_faces=retired)
-    errors: list[tuple[str, str]] = []
-    pending: list[_Pending] = []
-    seen: set[str] = set()  # new contents of this scan, stored or pending
-    worked = 0  # photos that needed real work, for the ETA
-
-    def flush() -> None:
-        nonlocal prog
-        crops = [c for p in pending for c in p.crops]
-        if crops and embedder is not None:
-            codes = quantize(embedder.embed(np.stack(crops)))
-            model_id = embedder.info.model_id
-            k = 0
-            for p in pending:
-                n = len(p.records)
-                p.records = [replace(r, embedding=codes[k + i], model_id=model_id)
-                             for i, r in enumerate(p.records)]  # fmt: skip
-                p.crops = []
-                k += n
-        displaced: set[int] = set()
-        while pending:  # one at a time, so an interrupted flush can be run again
-            library.add_photo(pending[0].photo, pending[0].records)
-            if pending[0].displaced is not None:
-                displaced.add(pending[0].displaced)
-            pending.pop(0)
-        if displaced:
-            retired = library.retire_orphans(displaced)
-            prog = replace(prog, retired_faces=prog.retired_faces + retired)
-
-    def read(path: Path) -> _Read:
-        return _read(path, known_files, known_hashes, options)
-
-    reader = _ReadAhead(files, read, options.read_ahead)
-    try:
-        while prog.done < prog.total:
-            if cancel is not None and cancel.is_set():
-                flush()
-                yield replace(prog, elapsed=time.monotonic() - t0, cancelled=True,
-                              finished=True, error_list=tuple(errors))  # fmt: skip
-                return
-            item = reader.next()
-            if item is None:
-                break
-            prog = replace(prog, done=prog.done + 1, current=item.key)
-            if item.kind == "unchanged":
-                prog = replace(prog, unchanged=prog.unchanged + 1)
-                yield prog
-                continue
-            worked += 1
-            if item.kind == "error":
-                library.record_error(item.key, item.size, item.mtime, item.reason)
-                errors.append((item.key, item.reason))
-                prog = replace(prog, errors=prog.errors + 1)
-            elif item.kind == "known" or item.digest in seen:
-                if any(p.photo.hash == item.digest for p in pending):
-                    flush()  # a copy of a photo of this scan: store that one first
-                existing = library.photo_by_hash(item.digest)
-                assert item.size is not None and item.mtime is not None
-                if existing is not None:
-                    displaced = library.add_path(existing.id, item.key, item.size, item.mtime)
-                    if displaced is not None:
-                        retired = library.retire_orphans([displaced])
-                        prog = replace(prog, retired_faces=prog.retired_faces + retired)
-                prog = replace(prog, moved=prog.moved + 1)
-            else:
-                assert item.loaded is not None and item.size is not None
-                assert item.mtime is not None
-                records, crops = _faces_of(item.loaded, detector)
-                w, h = item.loaded.original_size
-                photo = PhotoRecord(item.digest, item.key, item.size, item.mtime, w, h,
-                                    detector.name)  # fmt: skip
-                pending.append(_Pending(photo, records, crops, library.path_owner(item.key)))
-                seen.add(item.digest)
-                prog = replace(prog, faces=prog.faces + len(records),
-                               new_photos=prog.new_photos + 1)  # fmt: skip
-            if sum(len(p.crops) for p in pending) >= options.batch_faces or (
-                len(pending) >= options.batch_photos
-            ):
-                flush()
-            elapsed = time.monotonic() - t0
-            eta = elapsed / worked * (prog.total - prog.done) if worked else None
-            prog = replace(prog, elapsed=elapsed, eta=eta)
-            yield prog
-        flush()
-    except (KeyboardInterrupt, GeneratorExit):
-        # Stopped mid-way (Ctrl+C, or the consumer dropped the scan): keep what was decoded.
-        flush()
-        raise
-    finally:
-        reader.stop()
-    yield replace(prog, elapsed=time.monotonic() - t0, eta=0.0, finished=True,
-                  error_list=tuple(errors))  # fmt: skip

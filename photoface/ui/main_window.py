@@ -11,9 +11,11 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractButton,
     QDockWidget,
+    QFileDialog,
     QLabel,
     QListWidget,
     QMainWindow,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QStackedWidget,
@@ -21,14 +23,16 @@ from PySide6.QtWidgets import (
 
 from photoface import settings as settings_mod
 from photoface.core.detect import Detector, make_detector
-from photoface.core.embed import Embedder, load_default_embedder
-from photoface.errors import ModelMissingError, NotFoundError, PhotofaceError
+from photoface.core.embed import Embedder
+from photoface.errors import NotFoundError, PhotofaceError
+from photoface.jobs import optional_embedder
 from photoface.store import Library
+from photoface.ui.controllers import JobStatus, RegroupController, ScanController
+from photoface.ui.dialogs import SettingsDialog
 from photoface.ui.edit_slots import EditSlots
 from photoface.ui.models import ID_ROLE, FacesModel, PeopleModel, Thumbnails
 from photoface.ui.pages import EmptyState, PeoplePage, PersonPage
 from photoface.ui.photo_view import PhotoView
-from photoface.ui.tasks import BackgroundWork
 from photoface.ui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -41,17 +45,9 @@ def on_press(signal: SignalInstance, slot: Callable[[], object]) -> None:
     signal.connect(lambda *_checked: slot())
 
 
-def default_embedder() -> Embedder | None:
-    try:
-        return load_default_embedder()
-    except ModelMissingError as e:  # faces are still found and kept; the window says so
-        log.warning("%s", e)
-        return None
-
-
-class MainWindow(EditSlots, BackgroundWork, QMainWindow):
-    """People, a person's faces, a photo; the edits via EditSlots; scans and regrouping via
-    BackgroundWork."""
+class MainWindow(EditSlots, QMainWindow):
+    """People, a person's faces, a photo; the edits via EditSlots; scans and regrouping by
+    their controllers, on one TaskRunner."""
 
     def __init__(
         self,
@@ -59,7 +55,7 @@ class MainWindow(EditSlots, BackgroundWork, QMainWindow):
         settings: settings_mod.Settings,
         data_dir: Path,
         detector_factory: Callable[[], Detector] | None = None,
-        embedder_factory: Callable[[], Embedder | None] = default_embedder,
+        embedder_factory: Callable[[], Embedder | None] = optional_embedder,
     ) -> None:
         super().__init__()
         self.setWindowTitle("photoface")
@@ -81,20 +77,39 @@ class MainWindow(EditSlots, BackgroundWork, QMainWindow):
         self.people_model = PeopleModel(self.library, self.thumbs, self)
         self.faces_model = FacesModel(self.library, self.thumbs, self)
         self.runner = TaskRunner(self)
-        self.scan_errors: list[tuple[str, str]] = []
         self._build_pages()
         self._build_actions()
         self._build_status()
+        status = JobStatus(self.status_label, self.progress)
+        self.scanning = ScanController(
+            runner=self.runner,
+            status=status,
+            errors=self.errors_list,
+            errors_dock=self.errors_dock,
+            library_path=library_path,
+            detector_factory=self.detector_factory,
+            embedder=self.embedder,
+            settings=self.settings,
+            finished=self.refresh,
+            parent=self,
+        )
+        self.regrouping = RegroupController(
+            runner=self.runner,
+            status=status,
+            library=self.library,
+            library_path=library_path,
+            embedder=self.embedder,
+            settings=self.settings,
+            finished=self.refresh,
+        )
         self.people_model.merge_requested.connect(self.merge_people)
-        self.runner.progress.connect(self._on_progress)
-        self.runner.done.connect(self._on_task_done)
         self.runner.failed.connect(self._on_task_failed)
         self.runner.busy_changed.connect(self._on_busy)
         self._live = QTimer(self)  # results appear while a scan runs, a few times a minute
         self._live.setInterval(3000)
         self._live.timeout.connect(self.refresh)
         self.refresh()
-        QTimer.singleShot(0, self.update_faces)  # a new, incompatible model: re-embed
+        QTimer.singleShot(0, self.regrouping.update_faces)  # a new, incompatible model
 
     # --- layout -------------------------------------------------------------------------------
 
@@ -185,6 +200,61 @@ class MainWindow(EditSlots, BackgroundWork, QMainWindow):
         sb.addWidget(self.status_label, 1)
         sb.addPermanentWidget(self.progress)
         sb.addPermanentWidget(self.cancel_button)
+
+    # --- folders, settings, the background job -------------------------------------------------
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a photo folder")
+        if folder:
+            self.add_folder(Path(folder))
+
+    def add_folder(self, folder: Path) -> bool:
+        return self.scanning.start(folder)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        for url in event.mimeData().urls():
+            path = Path(url.toLocalFile())
+            if path.is_dir():
+                self.add_folder(path)
+                event.acceptProposedAction()
+                return
+        QMessageBox.information(self, "photoface", "Drop a folder of photos to add it.")
+
+    def open_settings(self) -> None:
+        info = self.embedder.info if self.embedder else None
+        threshold = info.grouping_threshold if info else None
+        dlg = SettingsDialog(self.settings, threshold, str(self.library_path), self)
+        if not dlg.exec():
+            return
+        threshold, min_faces, library = dlg.values()
+        before = (self.settings.cluster_threshold, self.settings.min_faces)
+        self.settings.cluster_threshold, self.settings.min_faces = threshold, min_faces
+        if library and Path(library) != self.library_path:
+            self.settings.library = library
+            QMessageBox.information(
+                self, "photoface", "The new library opens the next time photoface starts."
+            )
+        settings_mod.save(self.data_dir, self.settings)
+        if (threshold, min_faces) != before:
+            self.regrouping.recluster()
+
+    def _on_busy(self, busy: bool) -> None:
+        self.progress.setVisible(busy)
+        self.cancel_button.setVisible(busy)
+        if busy:
+            self.progress.setRange(0, 0)
+            self._live.start()
+        else:
+            self._live.stop()
+
+    def _on_task_failed(self, message: str, _tb: str) -> None:
+        self.status_label.setText("The task stopped.")
+        QMessageBox.critical(self, "photoface", message)
+        self.refresh()
 
     # --- navigation -----------------------------------------------------------------------------
 

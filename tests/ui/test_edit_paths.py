@@ -448,12 +448,12 @@ def test_every_button_and_action_runs_without_an_error(qtbot, people_window, mon
     ends in an error message."""
     from PySide6.QtWidgets import QFileDialog, QInputDialog
 
-    from photoface.ui import tasks
+    from photoface.ui import main_window
 
     w = people_window
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: "")
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("", False))
-    monkeypatch.setattr(tasks.SettingsDialog, "exec", lambda self: 0)
+    monkeypatch.setattr(main_window.SettingsDialog, "exec", lambda self: 0)
     monkeypatch.setattr(MoveToDialog, "exec", lambda self: 0)
     ada, bob = (w.library.people(search=n)[0].id for n in ("Ada", "Bob"))
     actions = [
@@ -480,7 +480,7 @@ def test_every_button_and_action_runs_without_an_error(qtbot, people_window, mon
 def test_undo_and_redo_follow_the_library_after_a_regrouping(qtbot, people_window, monkeypatch):
     """An edit made elsewhere (the command line) meanwhile: the regrouping's refresh shows it."""
     from photoface.store import Library
-    from photoface.ui import tasks
+    from photoface.ui import main_window
 
     w = people_window
 
@@ -494,7 +494,7 @@ def test_undo_and_redo_follow_the_library_after_a_regrouping(qtbot, people_windo
         def values(self):
             return 0.5, 1, ""
 
-    monkeypatch.setattr(tasks, "SettingsDialog", Accepting)
+    monkeypatch.setattr(main_window, "SettingsDialog", Accepting)
     with Library(w.library_path) as other:
         other.rename(other.people(search="Bob")[0].id, "Robert")
     settings = next(

@@ -91,7 +91,7 @@ def test_keyboard_names_undoes_and_redoes(qtbot, window, album, monkeypatch):
 
 
 def test_settings_regroup_on_the_worker_and_keep_names(qtbot, window, album, monkeypatch):
-    from photoface.ui import tasks
+    from photoface.ui import main_window
 
     scanned(qtbot, window, album)
     pid = window.people_model.index(0).data(ID_ROLE)
@@ -107,7 +107,7 @@ def test_settings_regroup_on_the_worker_and_keep_names(qtbot, window, album, mon
         def values(self):
             return 0.5, 2, ""
 
-    monkeypatch.setattr(tasks, "SettingsDialog", Accepting)
+    monkeypatch.setattr(main_window, "SettingsDialog", Accepting)
     window.open_settings()
     assert window.runner.busy
     qtbot.waitUntil(lambda: not window.runner.busy, timeout=60_000)
@@ -117,9 +117,9 @@ def test_settings_regroup_on_the_worker_and_keep_names(qtbot, window, album, mon
 
 
 def test_view_benchmark_smoke(qtbot, capsys):
-    from photoface.ui import bench_view
+    from photoface.bench import window as bench_window
 
-    assert bench_view.main(["--faces", "600"]) == 0
+    assert bench_window.main(["--faces", "600"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("600 faces,") and "first paint" in out and "unsorted" in out
 

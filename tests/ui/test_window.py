@@ -53,6 +53,31 @@ def test_drop_scan_and_see_people_and_errors(qtbot, window, album):
     assert "5 new faces" in window.status_label.text()
 
 
+def test_add_folder_from_the_menu_scans_and_shows_the_result(qtbot, window, album, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    asked = []
+
+    def choose(parent, title, *args):
+        asked.append(title)
+        return str(album)
+
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(choose))
+    add = next(
+        a
+        for m in window.menuBar().actions()
+        for a in m.menu().actions()
+        if a.text() == "&Add folder…"
+    )
+    add.trigger()
+    assert asked == ["Add a photo folder"] and window.runner.busy
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=60_000)
+    assert window.stack.currentWidget() is window.people_page
+    assert names(window) == ["Unnamed"] and window.library.counts()["faces"] == 5
+    assert window.status_label.text() == "Done: 9/9 photos, 5 new faces, 3 unreadable"
+    assert window.errors_dock.isVisibleTo(window) and window.errors_list.count() == 3
+
+
 def test_name_split_merge_reject_hide_search_with_undo_redo(qtbot, window, album):
     scanned(qtbot, window, album)
     (pid,) = [window.people_model.index(0).data(ID_ROLE)]

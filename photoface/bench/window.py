@@ -1,6 +1,6 @@
 """How the window behaves on a big library: open, scroll, filter (prints figures).
 
-    QT_QPA_PLATFORM=offscreen python -m photoface.ui.bench_view --faces 20000
+    QT_QPA_PLATFORM=offscreen python -m photoface.bench.window --faces 20000
 
 Builds a synthetic library (clustering benchmark's faces and grouping, real crops replaced by a
 grey JPEG), then times: window construction + first paint, a full scroll of the people grid in
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from photoface.bench.clustering import INFO, bulk_fill, synthetic
     from photoface.core.cluster import ClusterParams
-    from photoface.core.grouping import recluster
+    from photoface.jobs import recluster
     from photoface.settings import Settings
     from photoface.store import Library
     from photoface.ui.main_window import MainWindow

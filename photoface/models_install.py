@@ -1,4 +1,4 @@
-"""Install BlazeFace's model file from the mediapipe 0.10.21 wheel, checked by sha256."""
+"""`setup-blazeface`: BlazeFace's model file from the mediapipe 0.10.21 wheel, sha256-checked."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from photoface.core.detect import BLAZEFACE_FILE
 from photoface.errors import PhotofaceError
 
 log = logging.getLogger(__name__)
 
 WHEEL_SPEC = "mediapipe==0.10.21"
 MEMBER = "mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite"
-FILENAME = "face_detection_full_range_sparse.tflite"
+FILENAME = BLAZEFACE_FILE
 SHA256 = "2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1"
 
 

@@ -1,0 +1,79 @@
+"""Group the library's faces into people: everything again, the new faces only, or after a
+model change (re-embed, then everything again)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Generator
+from dataclasses import dataclass
+
+from photoface.core import grouping
+from photoface.core.cluster import ClusterParams
+from photoface.core.embed import Embedder, ModelInfo
+from photoface.jobs.reembed import EmbedProgress, ReembedResult, reembed
+from photoface.store import Library
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GroupingResult:
+    faces: int  # faces considered
+    people: int  # people with faces afterwards
+    assigned: int  # faces given a person by this run
+    unsorted: int
+
+
+@dataclass(frozen=True)
+class GroupingStarted:
+    """Progress: the faces are being grouped (one step, no count to show)."""
+
+    everything: bool  # all faces again, or only those with no person
+
+
+@dataclass(frozen=True)
+class RegroupResult:
+    reembedded: ReembedResult
+    grouping: GroupingResult | None  # None: cancelled while re-embedding, not grouped
+
+
+def recluster(library: Library, info: ModelInfo, params: ClusterParams) -> GroupingResult:
+    """Cluster every face again; what the user said (locks, names, rejections) is kept."""
+    ci = library.cluster_input([info.model_id, *info.compatible_with])
+    found = grouping.recluster_labels(ci, params)
+    labels, free = found.labels, found.decided
+    library.write_clustering(ci.face_ids[free], labels[free])
+    people = len(set(labels[labels != 0].tolist()))
+    placed, unsorted = int((labels[free] != 0).sum()), int((labels == 0).sum())
+    return GroupingResult(len(labels), people, placed, unsorted)
+
+
+def update(library: Library, info: ModelInfo, params: ClusterParams) -> GroupingResult:
+    """Incremental: faces with no person join the nearest person within the threshold; the
+    rest are clustered among themselves. People already made are not reconsidered."""
+    ci = library.cluster_input([info.model_id, *info.compatible_with])
+    found = grouping.update_labels(ci, params)
+    labels, todo = found.labels, found.decided
+    if not todo.any():
+        has = ci.person_ids >= 0
+        return GroupingResult(len(labels), len(set(ci.person_ids[has].tolist())), 0, 0)
+    library.write_clustering(ci.face_ids[todo], labels[todo])
+    placed, unsorted = int((labels[todo] != 0).sum()), int((labels[todo] == 0).sum())
+    return GroupingResult(len(labels), library.counts()["people"], placed, unsorted)
+
+
+def regroup(
+    library: Library,
+    embedder: Embedder,
+    params: ClusterParams,
+    cancel: threading.Event | None = None,
+) -> Generator[EmbedProgress | GroupingStarted, None, RegroupResult]:
+    """Re-embed the faces the model cannot compare with, then group everything again (edits
+    kept). Cancelled while re-embedding: the rest waits for the next start, nothing is
+    grouped."""
+    done = yield from reembed(library, embedder, cancel)
+    if done.cancelled:
+        return RegroupResult(done, None)
+    yield GroupingStarted(everything=True)
+    return RegroupResult(done, recluster(library, embedder.info, params))
