@@ -191,8 +191,10 @@ def mixed_figures(model, partners: list[Path], others: list[Path], args, figures
     return ok
 
 
-def write_checked(model: torch.nn.Module, ck: dict, args: argparse.Namespace, tmp: Path
-                  ) -> tuple[ModelInfo, dict[str, dict], float]:  # fmt: skip
+Checked = tuple[ModelInfo, dict[str, dict], float]
+
+
+def write_checked(model: torch.nn.Module, ck: dict, args: argparse.Namespace, tmp: Path) -> Checked:
     """Export `model` to `tmp` with its metadata and check it as the app will read it: the
     ModelInfo written, the LFW figures (none with --threshold) and the largest difference from
     PyTorch. Raises ExportError when the file is not what the app should get."""
@@ -202,8 +204,8 @@ def write_checked(model: torch.nn.Module, ck: dict, args: argparse.Namespace, tm
     if threshold is None:
         from training.evaluate import evaluate, torch_embedder
 
-        res = evaluate(torch_embedder(model), args.cache_dir, args.data,
-                       modes=("aligned", "centre"))  # fmt: skip
+        modes = ("aligned", "centre")
+        res = evaluate(torch_embedder(model), args.cache_dir, args.data, modes=modes)
         figures = {k: v.__dict__ for k, v in res.items()}
         threshold = res["aligned"].threshold
     compat = {c for c in args.compatible_with.split(",") if c}
