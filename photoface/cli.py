@@ -403,7 +403,7 @@ def cmd_info(ctx: Context) -> int:
     for k, v in ctx.library.counts().items():
         _out(f"  {k}: {v}")
     embedder = ctx.optional_embedder()
-    model = f"{embedder.info.model_id} ({embedder.path})" if embedder else "none installed"
+    model = f"{embedder.info.describe()} ({embedder.path})" if embedder else "none installed"
     _out(f"embedding model: {model}")
     _out(f"detector: {ctx.settings.detector}")
     return 0

@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
-import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from photoface.core.embed import ModelInfo, normalize
+from photoface.core.model_contract import CROP_SIZE, INPUT_NAME, OUTPUT_NAME, meta_key
 
-TINY_INFO = dict(
+TINY = ModelInfo(
     model_id="tiny-test-v1",
-    input_size="96",
-    mean=json.dumps([127.5, 127.5, 127.5]),
-    std=json.dumps([128.0, 128.0, 128.0]),
-    embedding_size="128",
-    threshold="0.9",
-    compatible_with="[]",
+    input_size=CROP_SIZE,
+    mean=(127.5, 127.5, 127.5),
+    std=(128.0, 128.0, 128.0),
+    embedding_size=128,
+    threshold=0.9,
 )
+
+
+def add_metadata(model, info: ModelInfo, extra: dict[str, str] | None = None) -> None:
+    """Write `info` into an onnx ModelProto's metadata_props as export does; `extra`: entries by
+    field name, as text, written over them (a malformed or unknown value on purpose)."""
+    meta = info.to_metadata() | {meta_key(k): v for k, v in (extra or {}).items()}
+    for k, v in meta.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = k, v
 
 
 def build_tiny_model(path: Path, model_id: str = "tiny-test-v1", seed: int = 0,
@@ -29,28 +38,26 @@ def build_tiny_model(path: Path, model_id: str = "tiny-test-v1", seed: int = 0,
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(seed)
-    w = rng.standard_normal((3 * 12 * 12, 128)).astype(np.float32)
+    cells = CROP_SIZE // 8
+    w = rng.standard_normal((3 * cells * cells, 128)).astype(np.float32)
+    crops = ["N", 3, CROP_SIZE, CROP_SIZE]
     graph = helper.make_graph(
         [
             helper.make_node(
-                "AveragePool", ["input"], ["pooled"], kernel_shape=[8, 8], strides=[8, 8]
-            ),  # fmt: skip
+                "AveragePool", [INPUT_NAME], ["pooled"], kernel_shape=[8, 8], strides=[8, 8]
+            ),
             helper.make_node("Flatten", ["pooled"], ["flat"], axis=1),
             helper.make_node("MatMul", ["flat", "w"], ["raw"]),
-            helper.make_node("LpNormalization", ["raw"], ["embedding"], axis=1, p=2),
+            helper.make_node("LpNormalization", ["raw"], [OUTPUT_NAME], axis=1, p=2),
         ],
         "tiny",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, 96, 96])],
-        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["N", 128])],
+        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, crops)],
+        [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["N", 128])],
         initializer=[numpy_helper.from_array(w, "w")],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
-    meta = dict(TINY_INFO, model_id=model_id, compatible_with=json.dumps(list(compatible_with)),
-                **(extra or {}))  # fmt: skip
-    for k, v in meta.items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = "photoface." + k, v
+    add_metadata(model, replace(TINY, model_id=model_id, compatible_with=compatible_with), extra)
     onnx.checker.check_model(model)
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(path))
@@ -62,8 +69,9 @@ class FakeEmbedder:
 
     def __init__(self, model_id: str = "fake-v1", threshold: float = 0.9,
                  compatible_with: tuple[str, ...] = ()) -> None:  # fmt: skip
-        self.info = ModelInfo(model_id, 96, (127.5,) * 3, (128.0,) * 3, 128, threshold,
-                              compatible_with)  # fmt: skip
+        self.info = replace(
+            TINY, model_id=model_id, threshold=threshold, compatible_with=compatible_with
+        )
         self._w = np.random.default_rng(1).standard_normal((3 * 12 * 12, 128)).astype(np.float32)
         self.calls = 0
 

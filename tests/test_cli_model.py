@@ -4,19 +4,22 @@ one-line message before any work, and the library as it was."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from photoface.cli import main
+from photoface.core.model_contract import CROP_SIZE, INPUT_NAME, OUTPUT_NAME
 from tests.cli_helpers import assert_one_line_error, make_library, stored_state
-from tests.fakes import TINY_INFO
+from tests.fakes import TINY, add_metadata
 
 
-def build_model(path: Path, output: str = "embedding", size: int = 96, dim: int = 128) -> Path:
-    """An ONNX model with photoface metadata for 96x96 inputs and 128-D vectors whose graph
-    takes `size` x `size` inputs and gives `dim`-D vectors named `output`."""
+def build_model(path: Path, output: str = OUTPUT_NAME, size: int = CROP_SIZE, dim: int = 128,
+                meta_size: int = CROP_SIZE) -> Path:  # fmt: skip
+    """An ONNX model with photoface metadata for `meta_size` inputs and 128-D vectors whose
+    graph takes `size` x `size` inputs and gives `dim`-D vectors named `output`."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -25,22 +28,20 @@ def build_model(path: Path, output: str = "embedding", size: int = 96, dim: int 
     graph = helper.make_graph(
         [
             helper.make_node(
-                "AveragePool", ["input"], ["pooled"], kernel_shape=[8, 8], strides=[8, 8]
+                "AveragePool", [INPUT_NAME], ["pooled"], kernel_shape=[8, 8], strides=[8, 8]
             ),
             helper.make_node("Flatten", ["pooled"], ["flat"], axis=1),
             helper.make_node("MatMul", ["flat", "w"], ["raw"]),
             helper.make_node("LpNormalization", ["raw"], [output], axis=1, p=2),
         ],
         "wrong",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, size, size])],
+        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["N", 3, size, size])],
         [helper.make_tensor_value_info(output, TensorProto.FLOAT, ["N", dim])],
         initializer=[numpy_helper.from_array(w, "w")],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
-    for k, v in dict(TINY_INFO, model_id="wrong-v1").items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = "photoface." + k, v
+    add_metadata(model, replace(TINY, model_id="wrong-v1", input_size=meta_size))
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
     return path
@@ -52,8 +53,9 @@ def build_model(path: Path, output: str = "embedding", size: int = 96, dim: int 
         (dict(output="features"), ["no output named 'embedding'", "'features'"]),
         (dict(size=112), ["input", "112", "input_size 96"]),
         (dict(dim=64), ["output", "64", "embedding_size 128"]),
+        (dict(size=112, meta_size=112), ["input_size 112", "crops are 96 x 96"]),
     ],
-    ids=["output-name", "input-size", "vector-size"],
+    ids=["output-name", "input-size", "vector-size", "crop-size"],
 )
 def test_a_model_that_breaks_the_contract(tmp_path, capsys, monkeypatch, kind, words):
     lib = make_library(tmp_path / "lib.sqlite3")  # vectors from another model: all re-embedded

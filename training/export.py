@@ -2,11 +2,13 @@
 
     python -m training.export [CHECKPOINT] [--model-id pf-nn4s-v1] [--no-install]
 
-The graph has a dynamic batch axis and L2-normalises inside; ONNX metadata_props carry every
-pre-processing constant, the embedding size, the model id, the verification threshold
-calibrated on LFW (folds 0-4, best accuracy) and the ids it is harmonic-compatible with.
-Parity with PyTorch is checked in onnxruntime (atol 1e-4). With install (the default) the file
-replaces any photoface-*.onnx in resources/models/, with a JSON model card beside it.
+The graph follows photoface.core.model_contract: a dynamic batch axis, L2 normalisation inside,
+and ONNX metadata_props (`ModelInfo.to_metadata()`) carrying every pre-processing constant, the
+embedding size, the model id, the verification threshold calibrated on LFW (folds 0-4, best
+accuracy) and the ids it is harmonic-compatible with. Before anything is installed the written
+file is read back by the app's own loader: its metadata must read back as written, and it must
+embed a crop as PyTorch does (atol 1e-4), else nothing is installed. With install (the default)
+the file replaces any photoface-*.onnx in resources/models/, with a JSON model card beside it.
 """
 
 from __future__ import annotations
@@ -16,12 +18,21 @@ import json
 import shlex
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from training.augment import MEAN, STD
+from photoface.core.model_contract import (
+    CROP_SIZE,
+    INPUT_NAME,
+    META_PREFIX,
+    OUTPUT_NAME,
+    ModelInfo,
+    meta_key,
+)
+from training.augment import MEAN, STD, to_tensor
 from training.data import default_cache_dir, default_data_dir
 from training.model import count_macs, count_params
 from training.train import load_checkpoint
@@ -29,25 +40,36 @@ from training.train import load_checkpoint
 PARITY_ATOL = 1e-4
 
 
+class ExportError(Exception):
+    """The written file is not what the app should get: nothing is installed."""
+
+
 def to_onnx(model: torch.nn.Module, path: Path) -> None:
     model.eval()
-    dummy = torch.randn(2, 3, 96, 96)
+    dummy = torch.randn(2, 3, CROP_SIZE, CROP_SIZE)
+    batch_axes = {INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}}
     torch.onnx.export(
-        model, (dummy,), str(path), input_names=["input"], output_names=["embedding"],
-        dynamic_axes={"input": {0: "batch"}, "embedding": {0: "batch"}}, opset_version=17,
+        model,
+        (dummy,),
+        str(path),
+        input_names=[INPUT_NAME],
+        output_names=[OUTPUT_NAME],
+        dynamic_axes=batch_axes,
+        opset_version=17,
         dynamo=False,
-    )  # fmt: skip
+    )
 
 
-def write_metadata(path: Path, meta: dict[str, str]) -> None:
-    """Metadata only: the graph itself is never edited after export."""
+def write_metadata(path: Path, meta: Mapping[str, str]) -> None:
+    """Metadata only: the graph itself is never edited after export. `meta` as
+    `ModelInfo.to_metadata()` gives it (a bare field name gets the `photoface.` prefix)."""
     import onnx
 
     model = onnx.load(str(path))
     del model.metadata_props[:]
     for k, v in meta.items():
         entry = model.metadata_props.add()
-        entry.key, entry.value = f"photoface.{k}", v
+        entry.key, entry.value = (k if k.startswith(META_PREFIX) else meta_key(k)), v
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
 
@@ -55,12 +77,41 @@ def write_metadata(path: Path, meta: dict[str, str]) -> None:
 def parity(model: torch.nn.Module, path: Path, n: int = 16) -> float:
     import onnxruntime as ort
 
-    x = torch.randn(n, 3, 96, 96)
+    x = torch.randn(n, 3, CROP_SIZE, CROP_SIZE)
     with torch.no_grad():
         ref = model(x).numpy()
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = sess.run(["embedding"], {"input": x.numpy()})[0]
+    got = sess.run([OUTPUT_NAME], {INPUT_NAME: x.numpy()})[0]
     return float(np.abs(ref - got).max())
+
+
+def read_back(model: torch.nn.Module, path: Path, written: ModelInfo) -> float:
+    """Load `path` as the app will (photoface.core.embed, onnxruntime) and check it: the same
+    ModelInfo as `written`, and a crop embedded by the app as PyTorch embeds it after training's
+    own pre-processing (so the metadata's mean and std are training's). Returns the largest
+    difference; raises ExportError when either check fails."""
+    from photoface.core.embed import OnnxEmbedder
+    from photoface.errors import PhotofaceError
+
+    try:
+        app = OnnxEmbedder(path)
+    except PhotofaceError as e:
+        raise ExportError(f"the app cannot load it: {e}") from e
+    wrong = written.differences(app.info)
+    if wrong:
+        raise ExportError(
+            "its metadata reads back otherwise (written != read): " + "; ".join(wrong)
+        )
+    crop = np.random.default_rng(0).integers(0, 256, (1, CROP_SIZE, CROP_SIZE, 3), np.uint8)
+    with torch.no_grad():
+        ref = model(to_tensor(crop)).float().numpy()
+    err = float(np.abs(app.embed(crop) - ref).max())
+    if err > PARITY_ATOL:
+        raise ExportError(
+            f"the app embeds a crop {err:.2e} away from PyTorch (> {PARITY_ATOL}): the "
+            "pre-processing in its metadata is not training's"
+        )
+    return err
 
 
 ARCH_NAMES = {"inception": "Inception (nn4.small2 shape)", "resnet": "ResNet (basic blocks)"}
@@ -140,6 +191,52 @@ def mixed_figures(model, partners: list[Path], others: list[Path], args, figures
     return ok
 
 
+Checked = tuple[ModelInfo, dict[str, dict], float]
+
+
+def write_checked(model: torch.nn.Module, ck: dict, args: argparse.Namespace, tmp: Path) -> Checked:
+    """Export `model` to `tmp` with its metadata and check it as the app will read it: the
+    ModelInfo written, the LFW figures (none with --threshold) and the largest difference from
+    PyTorch. Raises ExportError when the file is not what the app should get."""
+    to_onnx(model, tmp)
+    figures: dict[str, dict] = {}
+    threshold = args.threshold
+    if threshold is None:
+        from training.evaluate import evaluate, torch_embedder
+
+        modes = ("aligned", "centre")
+        res = evaluate(torch_embedder(model), args.cache_dir, args.data, modes=modes)
+        figures = {k: v.__dict__ for k, v in res.items()}
+        threshold = res["aligned"].threshold
+    compat = {c for c in args.compatible_with.split(",") if c}
+    harmonic = ck["config"].get("harmonic")
+    if harmonic:  # trained to be comparable with that model: say so (and measure it below)
+        from photoface.core.embed import OnnxEmbedder
+
+        compat.add(OnnxEmbedder(Path(harmonic)).info.model_id)
+    if figures:  # LFW was scored (no --threshold given): old-vs-new pairs too
+        partners = [Path(harmonic)] if harmonic else []
+        compat |= mixed_figures(model, partners, args.mixed_with, args, figures)
+    cluster = args.cluster_threshold
+    # Thresholds to four decimals, as every export has written them.
+    info = ModelInfo(
+        model_id=args.model_id,
+        input_size=CROP_SIZE,
+        mean=(MEAN, MEAN, MEAN),
+        std=(STD, STD, STD),
+        embedding_size=model.cfg.embedding,
+        threshold=round(threshold, 4),
+        compatible_with=tuple(sorted(compat)),
+        cluster_threshold=None if cluster is None else round(cluster, 4),
+        flip_averaged=args.flip,
+    )
+    write_metadata(tmp, info.to_metadata())
+    err = parity(model, tmp)
+    if err > PARITY_ATOL:
+        raise ExportError(f"onnxruntime differs from PyTorch by {err:.2e} (> {PARITY_ATOL})")
+    return info, figures, max(err, read_back(model, tmp, info))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("checkpoint", nargs="?", type=Path)
@@ -173,38 +270,14 @@ def main(argv: list[str] | None = None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = out_dir / f"photoface-{args.model_id}.onnx"
     tmp = out_dir / f".{onnx_path.name}.tmp"
-    to_onnx(model, tmp)
-    figures: dict[str, dict] = {}
-    threshold = args.threshold
-    if threshold is None:
-        from training.evaluate import evaluate, torch_embedder
-
-        res = evaluate(torch_embedder(model), args.cache_dir, args.data,
-                       modes=("aligned", "centre"))  # fmt: skip
-        figures = {k: v.__dict__ for k, v in res.items()}
-        threshold = res["aligned"].threshold
-    compat = {c for c in args.compatible_with.split(",") if c}
-    harmonic = ck["config"].get("harmonic")
-    if harmonic:  # trained to be comparable with that model: say so (and measure it below)
-        from photoface.core.embed import OnnxEmbedder
-
-        compat.add(OnnxEmbedder(Path(harmonic)).info.model_id)
-    if figures:  # LFW was scored (no --threshold given): old-vs-new pairs too
-        compat |= mixed_figures(model, [Path(harmonic)] if harmonic else [], args.mixed_with,
-                                args, figures)  # fmt: skip
-    compat = sorted(compat)
-    write_metadata(tmp, {
-        "model_id": args.model_id, "input_size": "96", "mean": json.dumps([MEAN] * 3),
-        "std": json.dumps([STD] * 3), "embedding_size": str(model.cfg.embedding),
-        "threshold": f"{threshold:.4f}", "compatible_with": json.dumps(compat),
-        "flip_averaged": "1" if args.flip else "0",
-        **({"cluster_threshold": f"{args.cluster_threshold:.4f}"}
-           if args.cluster_threshold is not None else {}),
-    })  # fmt: skip
-    err = parity(model, tmp)
-    if err > PARITY_ATOL:
-        tmp.unlink()
-        raise SystemExit(f"onnxruntime differs from PyTorch by {err:.2e} (> {PARITY_ATOL})")
+    try:
+        info, figures, err = write_checked(model, ck, args, tmp)
+    except ExportError as e:
+        tmp.unlink(missing_ok=True)
+        raise SystemExit(f"training.export: error: {onnx_path.name} not installed: {e}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     if not args.no_install and args.out_dir is None:
         for old in out_dir.glob("photoface-*"):
             old.unlink()
@@ -216,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
         "architecture": ("flip-averaged " if args.flip else "")
         + f"NN4-class {ARCH_NAMES[model.cfg.arch]}, "
         f"{count_params(model) / 1e6:.2f}M parameters, "
-        f"{count_macs(model) / 1e6:.0f}M multiply-adds, 96x96 RGB in, 128-D unit vector out",
+        f"{count_macs(model) / 1e6:.0f}M multiply-adds, {CROP_SIZE}x{CROP_SIZE} RGB in, "
+        f"{info.embedding_size}-D unit vector out",
         "training": {
             "data": "LFW people outside View-2 folds 0-4, celeba-wild-200, celeba-aligned, "
             "classic (ORL, Yale, Extended Yale B); crops by photoface's YuNet + alignment",
@@ -226,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
             "minutes": round(ck.get("minutes", 0.0), 1),
             "config": cfg,
         },
-        "threshold": round(threshold, 4),
+        "threshold": info.threshold,
         "cluster_threshold": args.cluster_threshold,
         "lfw_protocol": "View-2 folds 0-4, threshold from the other 4 folds",
         "lfw": figures,
@@ -242,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         },
     }
     onnx_path.with_suffix(".json").write_text(json.dumps(card, indent=1))
-    print(f"wrote {onnx_path} (threshold {threshold:.3f}, parity {err:.1e})")
+    print(f"wrote {onnx_path} (threshold {info.threshold:.3f}, parity {err:.1e})")
     for k, v in figures.items():
         print(f"  {k:20s} accuracy {100 * v['accuracy']:.2f}% +- {100 * v['std']:.2f}, "
               f"VAL@FAR=1e-3 {100 * v['val']:.1f}%, AUC {v['auc']:.4f}")  # fmt: skip

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from photoface.core.model_contract import is_flip_averaged
 from training.model import forward_once
 
 log = logging.getLogger(__name__)
@@ -62,10 +63,12 @@ def _onnx_convs(path: Path) -> tuple[list[tuple[np.ndarray, np.ndarray]], dict[s
 
 
 def _flip_averaged(path: Path) -> bool:
+    """Whether the file embeds a face with its mirror image (the network must run the same way
+    to be compared with it); only this flag is read, so a file with partial metadata will do."""
     import onnx
 
     meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
-    return meta.get("photoface.flip_averaged") == "1"
+    return is_flip_averaged(meta)
 
 
 def _conv_bn_in_call_order(model: nn.Module, size: int) -> list[tuple[nn.Conv2d, nn.BatchNorm2d]]:

@@ -8,9 +8,10 @@ import logging
 import numpy as np
 from PIL import Image
 
+from photoface.core.model_contract import CROP_SIZE
+
 log = logging.getLogger(__name__)
 
-CROP_SIZE = 96
 # Where the landmarks land in the 96 x 96 model crop, in pixels: the image-left eye, the
 # image-right eye, the nose tip and the mouth centre. A tight crop as in FaceNet: brows to chin.
 TEMPLATE = np.array(

@@ -2,71 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
+# ModelInfo lives with the rest of the contract; callers may keep importing it from here.
+from photoface.core.model_contract import CROP_SIZE, OUTPUT_NAME, ModelInfo
 from photoface.errors import ModelMissingError, PhotofaceError
 
 log = logging.getLogger(__name__)
 
 MODEL_GLOB = "photoface-*.onnx"
-META_PREFIX = "photoface."
 # int8 at rest: components of a 128-D unit vector rarely pass +-0.5, so 1/256 steps keep them
 # well resolved; the rare clipped component is absorbed by re-normalising.
 QUANT_SCALE = 256.0
-OUTPUT_NAME = "embedding"
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What a model file says about itself in its ONNX metadata_props."""
-
-    model_id: str
-    input_size: int
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-    embedding_size: int
-    threshold: float  # verification: same person <=> D <= threshold (calibrated on LFW pairs)
-    compatible_with: tuple[str, ...] = field(default_factory=tuple)
-    # Grouping faces into people by average linkage wants its own, stricter distance (tuned on
-    # albums, see photoface.bench.albums); models without one group at `threshold`.
-    cluster_threshold: float | None = None
-
-    @property
-    def grouping_threshold(self) -> float:
-        return self.cluster_threshold if self.cluster_threshold is not None else self.threshold
-
-    def can_compare_with(self, other_model_id: str | None) -> bool:
-        return other_model_id == self.model_id or other_model_id in self.compatible_with
-
-    @classmethod
-    def from_metadata(cls, meta: dict[str, str], source: str = "model") -> ModelInfo:
-        def get(key: str) -> str:
-            try:
-                return meta[META_PREFIX + key]
-            except KeyError:
-                raise PhotofaceError(f"{source} lacks metadata '{META_PREFIX}{key}'") from None
-
-        try:
-            return cls(
-                model_id=get("model_id"),
-                input_size=int(get("input_size")),
-                mean=tuple(float(v) for v in json.loads(get("mean"))),
-                std=tuple(float(v) for v in json.loads(get("std"))),
-                embedding_size=int(get("embedding_size")),
-                threshold=float(get("threshold")),
-                compatible_with=tuple(json.loads(meta.get(META_PREFIX + "compatible_with", "[]"))),
-                cluster_threshold=float(meta[META_PREFIX + "cluster_threshold"])
-                if META_PREFIX + "cluster_threshold" in meta else None,
-            )  # fmt: skip
-        except (ValueError, TypeError) as e:
-            raise PhotofaceError(f"{source} has malformed photoface metadata: {e}") from e
 
 
 class Embedder(Protocol):
@@ -134,6 +86,12 @@ def _check_contract(session, info: ModelInfo, path: Path) -> str:  # an Inferenc
             f"the embedding model {path} does not follow the model contract: {what}"
         )
 
+    if info.input_size != CROP_SIZE:
+        raise wrong(
+            f"its metadata says input_size {info.input_size}, but the app's face crops are "
+            f"{CROP_SIZE} x {CROP_SIZE}"
+        )
+    # Any name for the one input (exports call it INPUT_NAME); the output is found by its name.
     inputs = session.get_inputs()
     if len(inputs) != 1:
         raise wrong(f"it has {len(inputs)} inputs, not one")

@@ -1,0 +1,87 @@
+"""Export reads the written model back through the app before installing it: a file whose
+metadata or embeddings disagree with what was meant installs nothing and says why in one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from photoface import paths  # noqa: E402
+from photoface.core.embed import OnnxEmbedder  # noqa: E402
+from photoface.core.model_contract import meta_key  # noqa: E402
+from training import export  # noqa: E402
+from training.model import ModelConfig, build  # noqa: E402
+
+
+@pytest.fixture
+def exporting(tmp_path, monkeypatch) -> Path:
+    """A small network as the checkpoint to export and a models folder holding an older model
+    (what an install replaces); returns that folder."""
+    torch.manual_seed(0)
+    model = build(ModelConfig(width=0.25)).eval()
+    with torch.no_grad():  # an untrained head's bias outweighs the features it projects
+        model.head.bias.zero_()
+    checkpoint = {"config": {"margin": 0.2, "distill": 0.0}, "step": 1}
+    monkeypatch.setattr(export, "load_checkpoint", lambda path: (model, checkpoint))
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "photoface-old-v1.onnx").write_bytes(b"the installed model")
+    (models / "photoface-old-v1.json").write_text("{}")
+    monkeypatch.setattr(paths, "bundled_models_dir", lambda: models)
+    return models
+
+
+def run_export(tmp_path: Path, *extra: str) -> int:
+    args = ["ckpt.pt", "--cache-dir", str(tmp_path / "cache"), "--model-id", "t-v2",
+            "--threshold", "1.23456", "--cluster-threshold", "0.75", *extra]  # fmt: skip
+    return export.main(args)
+
+
+def folder(path: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(path.iterdir())}
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_an_export_that_reads_back_as_written_is_installed(tmp_path, exporting, flip):
+    assert run_export(tmp_path, *(["--flip"] if flip else [])) == 0
+    assert sorted(p.name for p in exporting.iterdir()) == ["photoface-t-v2.json",
+                                                           "photoface-t-v2.onnx"]  # fmt: skip
+    info = OnnxEmbedder(exporting / "photoface-t-v2.onnx").info
+    assert (info.model_id, info.threshold, info.cluster_threshold) == ("t-v2", 1.2346, 0.75)
+    assert info.flip_averaged is flip
+
+
+def test_metadata_that_reads_back_otherwise_installs_nothing(
+    tmp_path, exporting, monkeypatch, capsys
+):
+    """An exporter that spells one value its own way (the bug three spellings invite)."""
+    real = export.write_metadata
+
+    def misspelled(path: Path, meta: dict[str, str]) -> None:
+        real(path, {**meta, meta_key("threshold"): "1.23"})
+
+    monkeypatch.setattr(export, "write_metadata", misspelled)
+    before = folder(exporting)
+    with pytest.raises(SystemExit) as e:
+        run_export(tmp_path)
+    message = str(e.value.code)
+    assert "\n" not in message and message.startswith("training.export: error:")
+    assert "not installed" in message and "threshold: 1.2346 != 1.23" in message
+    assert folder(exporting) == before  # the old model stays; no temporary file is left
+
+
+def test_metadata_constants_that_are_not_trainings_install_nothing(
+    tmp_path, exporting, monkeypatch
+):
+    """The metadata reads back as written, but the app would pre-process crops otherwise than
+    training did: one embedding compared with PyTorch's catches it."""
+    monkeypatch.setattr(export, "MEAN", 0.0)
+    before = folder(exporting)
+    with pytest.raises(SystemExit) as e:
+        run_export(tmp_path)
+    message = str(e.value.code)
+    assert "\n" not in message and "not installed" in message and "PyTorch" in message
+    assert folder(exporting) == before
