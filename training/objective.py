@@ -83,10 +83,17 @@ class Objective:
         old = old.detach()
         both, both_labels = torch.cat([emb, old]), torch.cat([labels, labels])
         a, p, n = semihard_triplets(emb, labels, self.margin, both, both_labels, own=True)
-        loss, stats = triplet_loss(emb, a, p, n, self.margin, both)
+        # The batch is `both`'s first rows (own=True), so `both` serves the anchors too: one
+        # path back to `emb`, whose gradient then sums as it did before the reference set.
+        loss, stats = triplet_loss(both, a, p, n, self.margin)
         if self.harmonic_cross > 0:
             a, p, n = semihard_triplets(emb, labels, self.margin, old, labels)
-            cross, _ = triplet_loss(emb, a, p, n, self.margin, old)
+            # Scored over a fresh [new; old] (anchors its first rows, the old vectors after
+            # them) rather than as triplet_loss(emb, ..., ref=old): the same value, and the
+            # gradient then reaches `emb` by the same path as before objective.py, so that
+            # the terms add up in the same order, bit for bit (a resumed run trains on alike).
+            k = len(emb)
+            cross, _ = triplet_loss(torch.cat([emb, old]), a, p + k, n + k, self.margin)
             loss = loss + self.harmonic_cross * cross
             stats["cross"] = float(cross.detach())
         return loss, stats

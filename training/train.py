@@ -280,7 +280,7 @@ def evaluate_lfw(
 
 
 def main(argv: list[str] | None = None) -> int:
-    # -- config -------------------------------------------------------------------------------
+    # -- config ------------------------------------------------------------------------------------
     cfg = parse_config(TrainConfig, argv, __doc__)
     cfg.apply_preset()
     if cfg.teacher not in TEACHERS:
@@ -302,13 +302,13 @@ def main(argv: list[str] | None = None) -> int:
     ckpt = run_dir / "last.pt"
     log = RunLog(run_dir / "log.txt", speaks=rank == 0)
 
-    # -- data ---------------------------------------------------------------------------------
+    # -- data --------------------------------------------------------------------------------------
     if cfg.preset and cfg.distill > 0 and not teacher_file(cache, cfg.teacher).exists():
         log("no teacher cache (python -m training.teacher): this smoke run trains triplets only")
         cfg.distill = 0.0
     data = load_data(cache, need_teacher=cfg.distill > 0, teacher_name=cfg.teacher)
 
-    # -- model and objective ------------------------------------------------------------------
+    # -- model and objective -----------------------------------------------------------------------
     model = build(ModelConfig(width=cfg.width, arch=cfg.arch)).to(memory_format=torch.channels_last)
     log(f"config {json.dumps(asdict(cfg))}")
     taught = f", teacher {cfg.teacher}" if data.teacher is not None else ""
@@ -320,11 +320,11 @@ def main(argv: list[str] | None = None) -> int:
     head = CosFace(len(data.identities)) if cfg.cosface > 0 else None
     objective = make_objective(cfg, data, cache, head)
 
-    # -- optimiser and schedule (lr_at, set each step) -----------------------------------------
+    # -- optimiser and schedule (lr_at, set each step) ---------------------------------------------
     params = list(model.parameters()) + (list(head.parameters()) if head else [])
     opt = make_optimizer(params, cfg)
 
-    # -- resume, or start (from --init's weights, or fresh) -----------------------------------
+    # -- resume, or start (from --init's weights, or fresh) ----------------------------------------
     run = checkpoint.resume(ckpt, model, opt, head)
     if run is not None:
         rng = np.random.default_rng(cfg.seed + 1000 * rank + run.step)
@@ -341,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     aug = AugmentConfig.named(cfg.aug)
     meter, clock = Meter(run.seen), Clock(run.minutes, world)
 
-    # -- the loop -----------------------------------------------------------------------------
+    # -- the loop ----------------------------------------------------------------------------------
     mins = clock.minutes(synced=True)
     while run.step < cfg.steps and not (cfg.minutes > 0 and mins >= cfg.minutes):
         idx = np.sort(sampler.batch())
@@ -374,21 +374,21 @@ def main(argv: list[str] | None = None) -> int:
         done = run.step == cfg.steps or (cfg.minutes > 0 and mins >= cfg.minutes)
         evaluate_now = cfg.eval_every and (run.step % cfg.eval_every == 0 or done)
 
-        # -- evaluation (rank 0; its time is not training time) -------------------------------
+        # -- evaluation (rank 0; its time is not training time) ------------------------------------
         if rank == 0 and evaluate_now:
             with clock.paused():
                 record = evaluate_lfw(model, cfg, run, clock.minutes(), log)
             if run.record(record):
                 log(f"best so far: step {run.step} (its weights: step{run.step}.pt)")
 
-        # -- checkpoint ---------------------------------------------------------------------
+        # -- checkpoint ----------------------------------------------------------------------------
         if rank == 0 and (run.step % cfg.ckpt_every == 0 or done or evaluate_now):
             run.minutes = clock.minutes()
             checkpoint.save(ckpt, model, opt, cfg, run, head)
             if evaluate_now:
                 checkpoint.snapshot(run_dir, run.step)
 
-    # -- done: what to do with it -------------------------------------------------------------
+    # -- done: what to do with it ------------------------------------------------------------------
     if world > 1:
         torch.distributed.destroy_process_group()
     log(f"done: {run.step} steps, {run.seen} images; checkpoint {ckpt}")

@@ -20,8 +20,11 @@ Triplets = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 def sq_dists(emb: torch.Tensor, ref: torch.Tensor | None = None) -> torch.Tensor:
     """Squared L2 distances, rows of `emb` x rows of `ref` (default: `emb` itself)."""
-    ref = emb if ref is None else ref
-    sq, sq_ref = (emb * emb).sum(1), (ref * ref).sum(1)
+    sq = (emb * emb).sum(1)
+    if ref is None:  # one norm node: the gradient of a loss on these sums as it always did
+        ref, sq_ref = emb, sq
+    else:
+        sq_ref = (ref * ref).sum(1)
     return (sq[:, None] + sq_ref[None, :] - 2.0 * emb @ ref.T).clamp_min(0.0)
 
 
@@ -34,10 +37,12 @@ def candidates(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Distances anchor x reference (no gradient) and the masks of positives and negatives."""
     if ref is None:
+        d = sq_dists(emb.detach())
         ref, ref_labels, own = emb, labels, True
-    if ref_labels is None:
+    elif ref_labels is None:
         raise ValueError("a reference set needs its labels")
-    d = sq_dists(emb.detach(), ref.detach())
+    else:
+        d = sq_dists(emb.detach(), ref.detach())
     same = labels[:, None] == ref_labels[None, :]
     pos = same.clone()
     if own:  # the anchor's own vector is no positive

@@ -158,3 +158,28 @@ def test_batch_hard_and_batch_all_take_a_reference_set_too():
         if labels[i] == labels[j] != labels[k] and d[i, j] - d[i, k] + 0.2 > 0
     }
     assert set(zip(a.tolist(), p.tolist(), n.tolist(), strict=True)) == want
+
+
+def test_the_gradient_is_exactly_what_the_loop_composed_before():
+    """Bit for bit, so that a run resumed with this code trains on as it would have."""
+    from training.losses import distance_distill
+
+    obj = full()
+    obj.teacher_target = "distance"
+    x = unit(N, seed=12)
+    x1, x2 = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    loss, _ = obj.loss(torch.nn.functional.normalize(x1, dim=1), IDX, LABELS)
+    loss.backward()
+    emb = torch.nn.functional.normalize(x2, dim=1)  # the loop before objective.py:
+    old = torch.from_numpy(obj.old[IDX])
+    both, a, p, n = old_harmonic_triplets(emb, old, LABELS, 0.2)
+    before, _ = triplet.triplet_loss(both, a, p, n, 0.2)
+    both, a, p, n = old_cross_triplets(emb, old, LABELS)
+    cross, _ = triplet.triplet_loss(both, a, p, n, 0.2)
+    before = before + 0.5 * cross
+    raw = torch.from_numpy(obj.raw_teacher[IDX])
+    before = before + 1.0 * distance_distill(emb, raw, obj.teacher_scale)
+    cos, _ = obj.head(emb, LABELS)
+    before = before + 0.1 * cos
+    before.backward()
+    assert torch.equal(loss.detach(), before.detach()) and torch.equal(x1.grad, x2.grad)
