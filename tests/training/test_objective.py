@@ -83,7 +83,7 @@ def test_the_loss_is_the_weighted_sum_of_its_terms():
     cos, _ = obj.head(emb, LABELS)
     harmonic, _ = obj.harmonic(emb, torch.from_numpy(obj.old[IDX]), LABELS)
     want = harmonic + centred_distill(emb, cen, obj.distill_pairs) + 0.1 * cos
-    assert float(loss) == pytest.approx(float(want), rel=1e-6)
+    assert float(loss.detach()) == pytest.approx(float(want.detach()), rel=1e-6)
     assert st["distill"] > 0 and st["cross"] > 0 and st["cosface"] > 0
 
 
