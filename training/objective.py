@@ -20,9 +20,6 @@ from training.triplet import (
 
 log = logging.getLogger(__name__)
 
-MINERS = ("semihard", "batchhard", "batchall")
-TEACHER_TARGETS = ("centred", "distance", "both")
-
 
 @dataclass
 class Objective:
