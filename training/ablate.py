@@ -8,14 +8,14 @@ steps in the same time).
 
 Each row makes one change to its base row (the first row is the recipe of the first bundled
 model). Runs go to <cache>/runs/ablate-<row>/ and resume like any training run; a finished row
-is not run again. --table prints the table from the finished runs only.
+is not run again. --table prints the table from the finished runs only. The results are read
+from each run's checkpoint (last.pt), which holds its last LFW evaluation.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -37,11 +37,6 @@ ROWS: list[tuple[str, str, str, list[str]]] = [
     ("H", "A + harmonic with v1 (the Inception net)", "A", ["--harmonic", "{v1}"]),
     ("I", "H + starting from v1's weights (v2's recipe)", "H", ["--init", "{v1}"]),
 ]
-
-LFW_LINE = re.compile(
-    r"LFW step (\d+) \(([\d.]+) min, (\d+) images\): accuracy ([\d.]+)% \+- ([\d.]+), "
-    r"VAL@FAR=0.001 ([\d.]+)%, AUC ([\d.]+)"
-)
 
 
 def v1_model() -> Path:
@@ -65,27 +60,41 @@ def row_args(upto: str, steps: int) -> list[str]:
     return ["--steps", str(steps), "--eval-every", str(steps), *changes]
 
 
-def last_result(log: Path) -> dict | None:
-    if not log.exists():
+def last_result(run_dir: Path) -> dict | None:
+    """A finished row's figures (percent, as the table prints them): its checkpoint's last LFW
+    evaluation; None before there is one."""
+    path = run_dir / "last.pt"
+    if not path.exists():
         return None
-    found = LFW_LINE.findall(log.read_text())
-    if not found:
+    from training.checkpoint import last_evaluation, read
+
+    ev = last_evaluation(read(path))
+    if ev is None:
         return None
-    step, mins, images, acc, std, val, auc = found[-1]
-    return {"step": int(step), "minutes": float(mins), "images": int(images),
-            "accuracy": float(acc), "std": float(std), "val": float(val),
-            "auc": float(auc)}  # fmt: skip
+    pct = {k: None if ev.get(k) is None else 100 * ev[k] for k in ("accuracy", "std", "val")}
+    return {
+        "step": ev["step"],
+        "minutes": ev["minutes"],
+        "images": ev["images"],
+        **pct,
+        "auc": ev["auc"],
+    }
 
 
 def table(cache: Path) -> str:
-    lines = ["| row | change | LFW accuracy | VAL@FAR=1e-3 | AUC | images seen | minutes |",
-             "|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "| row | change | LFW accuracy | VAL@FAR=1e-3 | AUC | images seen | minutes |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for key, what, _, _ in ROWS:
-        r = last_result(cache / "runs" / f"ablate-{key}" / "log.txt")
+        r = last_result(cache / "runs" / f"ablate-{key}")
         if r:
-            lines.append(f"| {key} | {what} | {r['accuracy']:.2f}% ± {r['std']:.2f} | "
-                         f"{r['val']:.1f}% | {r['auc']:.4f} | {r['images']:,} | "
-                         f"{r['minutes']:.1f} |")  # fmt: skip
+            spread = "" if r["std"] is None else f" ± {r['std']:.2f}"  # older checkpoints: none
+            lines.append(
+                f"| {key} | {what} | {r['accuracy']:.2f}%{spread} | "
+                f"{r['val']:.1f}% | {r['auc']:.4f} | {r['images']:,} | "
+                f"{r['minutes']:.1f} |"
+            )
     return "\n".join(lines)
 
 
@@ -101,14 +110,12 @@ def main(argv: list[str] | None = None) -> int:
 
         wanted = [r for r in args.only.split(",") if r] or [k for k, _, _, _ in ROWS]
         for key in wanted:
-            log = args.cache_dir / "runs" / f"ablate-{key}" / "log.txt"
-            if last_result(log) is not None:
+            if last_result(args.cache_dir / "runs" / f"ablate-{key}") is not None:
                 continue
-            train.main([*row_args(key, args.steps), "--name", f"ablate-{key}",
-                        "--cache-dir", str(args.cache_dir)])  # fmt: skip
+            run = ["--name", f"ablate-{key}", "--cache-dir", str(args.cache_dir)]
+            train.main([*row_args(key, args.steps), *run])
     print(table(args.cache_dir))
-    results = {k: last_result(args.cache_dir / "runs" / f"ablate-{k}" / "log.txt")
-               for k, _, _, _ in ROWS}  # fmt: skip
+    results = {k: last_result(args.cache_dir / "runs" / f"ablate-{k}") for k, _, _, _ in ROWS}
     (args.cache_dir / "ablation.json").write_text(json.dumps(results, indent=1))
     return 0
 

@@ -229,7 +229,7 @@ def load_any(model: str | None, flip: bool = False
         if flip:
             raise SystemExit("--flip scores checkpoints; export --flip puts it in an ONNX model")
         return onnx_embedder(Path(model)), model
-    from training.train import load_checkpoint
+    from training.checkpoint import load_checkpoint
 
     net, _ = load_checkpoint(Path(model))
     return torch_embedder(net, flip=flip), model + (" (flip-averaged)" if flip else "")

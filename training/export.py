@@ -33,9 +33,9 @@ from photoface.core.model_contract import (
     meta_key,
 )
 from training.augment import MEAN, STD, to_tensor
+from training.checkpoint import load_checkpoint
 from training.data import default_cache_dir, default_data_dir
 from training.model import count_macs, count_params
-from training.train import load_checkpoint
 
 PARITY_ATOL = 1e-4
 

@@ -1,5 +1,5 @@
-"""Loss terms beside the triplet loss: the teacher's (two forms), a CosFace margin head, and
-harmonic mining against an older model's embeddings. Pure functions except the head."""
+"""Loss terms beside the triplet loss: the teacher's (two forms) and a CosFace margin head.
+Pure functions except the head; harmonic mining is the miners' reference set (objective.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from training.triplet import semihard_negatives, semihard_triplets, sq_dists
+from training.triplet import sq_dists
 
 
 def centred_distill(emb: torch.Tensor, target: torch.Tensor, w_pairs: float) -> torch.Tensor:
@@ -55,35 +55,3 @@ class CosFace(nn.Module):
         logits = self.scale * (cos - self.margin * F.one_hot(labels, cos.shape[1]))
         acc = float((cos.argmax(1) == labels).float().mean())
         return F.cross_entropy(logits, labels), acc
-
-
-def harmonic_triplets(
-    emb: torch.Tensor, old: torch.Tensor, labels: torch.Tensor, margin: float
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """FaceNet's harmonic embedding (appendix): mine over new and old embeddings together.
-
-    Returns (both, a, p, n): `both` is [emb; old] (old detached), and triplets index it. Every
-    anchor is a new embedding; positives and semi-hard negatives come from either model, so new
-    vectors learn to sit where the old model put the same people."""
-    both = torch.cat([emb, old.detach()])
-    a, p, n = semihard_triplets(both, torch.cat([labels, labels]), margin)
-    keep = a < len(emb)
-    return both, a[keep], p[keep], n[keep]
-
-
-def cross_triplets(
-    emb: torch.Tensor, old: torch.Tensor, labels: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Mixed pairs only: each new vector as anchor, its positives and its semi-hard negative
-    among the old model's vectors (the same face's old vector is one of the positives).
-
-    `harmonic_triplets` lets either model supply them, and the new model's own vectors, the
-    nearer ones, win most negatives; this term scores exactly the pairs a library holding both
-    models' vectors compares. Returns (both, a, p, n) as `harmonic_triplets` does."""
-    both = torch.cat([emb, old.detach()])
-    k = len(emb)
-    d = sq_dists(both.detach())[:k, k:]  # new x old
-    same = labels[:, None] == labels[None, :]
-    a, p = torch.nonzero(same, as_tuple=True)
-    n, keep = semihard_negatives(d[a, p], d[a], ~same[a])
-    return both, a[keep], p[keep] + k, n[keep] + k

@@ -15,14 +15,13 @@ extra sources of `training.data`; a missing one is skipped with a message.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from training.data import (
     lfw_pairs,
     training_items,
 )
+from training.options import parse_config
 
 log = logging.getLogger(__name__)
 
@@ -146,14 +146,7 @@ def run_set(name: str, paths: list[str], out: Path, workers: int) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    for f in fields(PrepareConfig):
-        if f.type in (bool, "bool"):
-            ap.add_argument("--" + f.name.replace("_", "-"), action="store_true")
-        else:
-            ap.add_argument("--" + f.name.replace("_", "-"), type=type(f.default),
-                            default=f.default)  # fmt: skip
-    cfg = PrepareConfig(**vars(ap.parse_args(argv)))
+    cfg = parse_config(PrepareConfig, argv, __doc__)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     data, out = Path(cfg.data), Path(cfg.cache_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,6 @@ concatenated, / sqrt 2). Only training/ depends on dlib and SFace; the app never
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import logging
 import os
@@ -23,13 +22,14 @@ import sys
 import tempfile
 import time
 import zipfile
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
 
 from training.data import default_cache_dir
+from training.options import parse_config
 
 log = logging.getLogger(__name__)
 
@@ -264,10 +264,7 @@ def set_jobs(cache: Path, set_name: str) -> tuple[list[tuple[int, str]], int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    for f in fields(TeacherConfig):
-        ap.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
-    cfg = TeacherConfig(**vars(ap.parse_args(argv)))
+    cfg = parse_config(TeacherConfig, argv, __doc__)
     if cfg.teacher not in CHOICES:
         print(f"photoface: error: --teacher {cfg.teacher!r}: one of {', '.join(CHOICES)}",
               file=sys.stderr)  # fmt: skip

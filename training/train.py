@@ -1,54 +1,53 @@
 """Train the embedding network: FaceNet's triplet loss with online semi-hard mining, plus
 (optionally) distillation from the cached dlib teacher, a CosFace margin head, and harmonic
-mining against an older model. One loop, read top to bottom.
+mining against an older model (the terms: training/objective.py). One loop, read top to bottom.
 
     python -m training.train [--preset small] [--name run] [--steps N] [--distill 1.0] ...
     python -m training.train --minutes 60 ...   (a time budget: the schedule spans 60 minutes)
     torchrun --nproc-per-node 2 -m training.train ...   (DistributedDataParallel, gloo on CPU)
 
-Checkpoints (model, optimizer, config, step) go to <cache>/runs/<name>/last.pt every
---ckpt-every steps; running the same command again resumes. Logs: step, loss, lr, images/s,
-active-triplet fraction, mean d(a,p) and d(a,n), ETA; LFW accuracy every --eval-every steps.
+Checkpoints (model, optimizer, config, step; training/checkpoint.py) go to
+<cache>/runs/<name>/last.pt every --ckpt-every steps; running the same command again resumes.
+Each LFW evaluation (every --eval-every steps) also keeps a copy, step<N>.pt; the checkpoint
+records the latest evaluation ("last_eval") and the most accurate so far ("best", whose weights
+are its step<N>.pt). Logs: step, loss, lr, images/s, active-triplet fraction, mean d(a,p) and
+d(a,n), ETA; the LFW figures at each evaluation.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from training import checkpoint
 from training.augment import AugmentConfig, augment, centre, to_tensor
+from training.checkpoint import Progress, load_checkpoint
 from training.data import default_cache_dir, default_data_dir
+from training.evaluate import evaluate, torch_embedder
 from training.from_onnx import load_onnx_weights
-from training.losses import (
-    CosFace,
-    centred_distill,
-    cross_triplets,
-    distance_distill,
-    harmonic_triplets,
-    teacher_scale,
-)
+from training.losses import CosFace, teacher_scale
 from training.model import ModelConfig, build, count_macs, count_params
+from training.objective import Objective
+from training.options import parse_config
 from training.sampler import PKSampler, SamplerConfig
 from training.teacher import CHOICES as TEACHERS
 from training.teacher import teacher_file
-from training.triplet import (
-    batch_all_triplets,
-    batch_hard_triplets,
-    collapsed,
-    semihard_triplets,
-    triplet_loss,
-)
+from training.triplet import collapsed
+
+__all__ = ["TrainConfig", "load_checkpoint", "lr_at", "main"]
 
 
 @dataclass
@@ -119,9 +118,11 @@ def load_data(cache: Path, need_teacher: bool, teacher_name: str = "dlib") -> Da
     if need_teacher:
         path = teacher_file(cache, teacher_name)
         if not path.exists():
-            raise SystemExit(f"no {teacher_name} teacher cache in {cache}: run python -m "
-                             f"training.teacher --teacher {teacher_name} first, or train "
-                             "without it (--distill 0)")  # fmt: skip
+            raise SystemExit(
+                f"no {teacher_name} teacher cache in {cache}: run python -m "
+                f"training.teacher --teacher {teacher_name} first, or train "
+                "without it (--distill 0)"
+            )
         raw = np.load(path)[ok]
         # dlib's raw vectors share a large common part (cosine ~0.83 between any two faces):
         # centre them, or the cosine target barely trains (TRAINING-FACTS.md).
@@ -159,53 +160,134 @@ def make_optimizer(params: list[nn.Parameter], cfg: TrainConfig) -> torch.optim.
     return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
-def save_checkpoint(path: Path, model: nn.Module, opt: torch.optim.Optimizer, cfg: TrainConfig,
-                    step: int, extra: dict) -> None:  # fmt: skip
-    tmp = path.with_suffix(".tmp")
-    torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                "config": asdict(cfg), "model_config": asdict(model.cfg), "step": step,
-                **extra}, tmp)  # fmt: skip
-    tmp.replace(path)
+def make_objective(cfg: TrainConfig, data: Data, cache: Path, head: CosFace | None) -> Objective:
+    raw = data.raw_teacher
+    return Objective(
+        margin=cfg.margin,
+        miner=cfg.miner,
+        teacher=data.teacher,
+        raw_teacher=raw,
+        teacher_scale=teacher_scale(torch.from_numpy(raw)) if raw is not None else 1.0,
+        teacher_target=cfg.teacher_target,
+        distill=cfg.distill,
+        distill_pairs=cfg.distill_pairs,
+        head=head,
+        cosface=cfg.cosface,
+        old=old_embeddings(cache, cfg.harmonic, data.crops) if cfg.harmonic else None,
+        harmonic_cross=cfg.harmonic_cross,
+    )
 
 
-def snapshot(run_dir: Path, step: int) -> None:
-    """Keep a copy of the checkpoint at an evaluation (last.pt moves on)."""
-    import shutil
+class RunLog:
+    """Rank 0's messages, to stderr and the run's log.txt; other ranks say nothing."""
 
-    shutil.copy(run_dir / "last.pt", run_dir / f"step{step}.pt")
+    def __init__(self, path: Path, speaks: bool) -> None:
+        self.file: TextIO | None = open(path, "a") if speaks else None  # noqa: SIM115
 
-
-def load_checkpoint(path: Path) -> tuple[nn.Module, dict]:
-    """The model rebuilt from the checkpoint alone (its config travels with it)."""
-    ck = torch.load(path, map_location="cpu", weights_only=False)
-    model = build(ModelConfig(**ck["model_config"]))
-    model.load_state_dict(ck["model"])
-    model.eval()
-    return model, ck
+    def __call__(self, msg: str) -> None:
+        if self.file is not None:
+            print(msg, file=sys.stderr, flush=True)
+            self.file.write(msg + "\n")
+            self.file.flush()
 
 
-def mine(cfg: TrainConfig, emb: torch.Tensor, labels: torch.Tensor):
-    if cfg.miner == "batchhard":
-        return batch_hard_triplets(emb, labels)
-    if cfg.miner == "batchall":
-        return batch_all_triplets(emb, labels, cfg.margin)
-    return semihard_triplets(emb, labels, cfg.margin)
+class Clock:
+    """Training minutes: the earlier sessions' plus this one's, evaluation excluded."""
+
+    def __init__(self, before: float, world: int) -> None:
+        self.before, self.world = before, world
+        self.start, self.excluded = time.monotonic(), 0.0
+
+    def minutes(self, synced: bool = False) -> float:
+        """`synced`: rank 0's figure on every process (a collective call: every process must
+        make it), so that all stop at the same step of a time budget."""
+        mins = self.before + (time.monotonic() - self.start - self.excluded) / 60
+        if synced and self.world > 1:
+            t = torch.tensor([mins])
+            torch.distributed.broadcast(t, 0)
+            mins = float(t[0])
+        return mins
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        t = time.monotonic()
+        try:
+            yield
+        finally:
+            self.excluded += time.monotonic() - t
+
+
+class Meter:
+    """Per-step stats averaged between two log lines, and the images per second."""
+
+    def __init__(self, seen: int) -> None:
+        self.rows: list[dict] = []
+        self.t, self.seen = time.monotonic(), seen
+
+    def add(self, stats: dict) -> None:
+        self.rows.append(stats)
+
+    def report(self, seen: int) -> tuple[dict[str, float], float]:
+        now = time.monotonic()
+        ips = (seen - self.seen) / (now - self.t)
+        means = {k: float(np.mean([s.get(k, 0.0) for s in self.rows])) for k in self.rows[0]}
+        self.rows, self.t, self.seen = [], now, seen
+        return means, ips
+
+
+def progress_line(
+    step: int, cfg: TrainConfig, m: dict[str, float], lr: float, ips: float, eta_minutes: float
+) -> str:
+    extras = "".join(
+        f" {k} {m[k]:.4f}" for k in ("distill", "cross", "cosface", "cls_acc") if k in m
+    )
+    return (
+        f"step {step}/{cfg.steps} loss {m['loss']:.4f} lr {lr:.2e} img/s {ips:.0f} "
+        f"active {m['active']:.2f} d_ap {m['d_ap']:.3f} d_an {m['d_an']:.3f}{extras} "
+        f"ETA {eta_minutes:.1f} min"
+    )
+
+
+def initialise(
+    model: nn.Module, cfg: TrainConfig, data: Data, rng: np.random.Generator, log: RunLog
+) -> None:
+    """--init: another run's checkpoint or an exported model's weights (a new schedule)."""
+    if cfg.init.endswith(".onnx"):
+        calib = to_tensor(centre(data.crops[np.sort(rng.choice(len(data.crops), 256, False))]))
+        diff = load_onnx_weights(model, Path(cfg.init), calib.contiguous())
+        log(f"initialised from the exported model {cfg.init} (eval output within {diff:.1e})")
+    elif cfg.init:
+        init, _ = load_checkpoint(Path(cfg.init))
+        model.load_state_dict(init.state_dict())
+        log(f"initialised from {cfg.init}")
+
+
+def evaluate_lfw(
+    model: nn.Module, cfg: TrainConfig, run: Progress, minutes: float, log: RunLog
+) -> dict:
+    """LFW (aligned) now: logged, and returned as the checkpoint's record of it."""
+    res = evaluate(torch_embedder(model), Path(cfg.cache_dir), Path(cfg.data))["aligned"]
+    log(f"LFW step {run.step} ({minutes:.1f} min, {run.seen} images): {res.line()}")
+    return {
+        "step": run.step,
+        "minutes": minutes,
+        "images": run.seen,
+        "accuracy": res.accuracy,
+        "std": res.std,
+        "val": res.val,
+        "auc": res.auc,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    for f in fields(TrainConfig):
-        kind = type(f.default)
-        if kind is bool:
-            ap.add_argument("--" + f.name.replace("_", "-"), type=lambda v: v.lower() in
-                            ("1", "true", "yes"), default=f.default)  # fmt: skip
-        else:
-            ap.add_argument("--" + f.name.replace("_", "-"), type=kind, default=f.default)
-    cfg = TrainConfig(**vars(ap.parse_args(argv)))
+    # -- config ------------------------------------------------------------------------------------
+    cfg = parse_config(TrainConfig, argv, __doc__)
     cfg.apply_preset()
     if cfg.teacher not in TEACHERS:
-        print(f"photoface: error: --teacher {cfg.teacher!r}: one of {', '.join(TEACHERS)}",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"photoface: error: --teacher {cfg.teacher!r}: one of {', '.join(TEACHERS)}",
+            file=sys.stderr,
+        )
         return 1
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
@@ -217,151 +299,100 @@ def main(argv: list[str] | None = None) -> int:
     cache = Path(cfg.cache_dir)
     run_dir = cache / "runs" / cfg.name
     run_dir.mkdir(parents=True, exist_ok=True)
-    log_file = open(run_dir / "log.txt", "a") if rank == 0 else None
+    ckpt = run_dir / "last.pt"
+    log = RunLog(run_dir / "log.txt", speaks=rank == 0)
 
-    def log(msg: str) -> None:
-        if rank == 0:
-            print(msg, file=sys.stderr, flush=True)
-            log_file.write(msg + "\n")
-            log_file.flush()
-
+    # -- data --------------------------------------------------------------------------------------
     if cfg.preset and cfg.distill > 0 and not teacher_file(cache, cfg.teacher).exists():
         log("no teacher cache (python -m training.teacher): this smoke run trains triplets only")
         cfg.distill = 0.0
     data = load_data(cache, need_teacher=cfg.distill > 0, teacher_name=cfg.teacher)
+
+    # -- model and objective -----------------------------------------------------------------------
     model = build(ModelConfig(width=cfg.width, arch=cfg.arch)).to(memory_format=torch.channels_last)
     log(f"config {json.dumps(asdict(cfg))}")
     taught = f", teacher {cfg.teacher}" if data.teacher is not None else ""
-    log(f"model: {cfg.arch}, {count_params(model) / 1e6:.2f}M parameters, "
+    log(
+        f"model: {cfg.arch}, {count_params(model) / 1e6:.2f}M parameters, "
         f"{count_macs(model) / 1e6:.0f}M multiply-adds; data: {len(data.labels)} faces of "
-        f"{len(data.identities)} people{taught}; "
-        f"world {world}")  # fmt: skip
+        f"{len(data.identities)} people{taught}; world {world}"
+    )
     head = CosFace(len(data.identities)) if cfg.cosface > 0 else None
-    scale = teacher_scale(torch.from_numpy(data.raw_teacher)) if data.raw_teacher is not None else 1
-    old = old_embeddings(cache, cfg.harmonic, data.crops) if cfg.harmonic else None
+    objective = make_objective(cfg, data, cache, head)
+
+    # -- optimiser and schedule (lr_at, set each step) ---------------------------------------------
     params = list(model.parameters()) + (list(head.parameters()) if head else [])
     opt = make_optimizer(params, cfg)
-    step, seen, best, minutes_before = 0, 0, {}, 0.0
-    ckpt = run_dir / "last.pt"
-    if ckpt.exists():
-        ck = torch.load(ckpt, map_location="cpu", weights_only=False)
-        model.load_state_dict(ck["model"])
-        if head is not None:
-            head.load_state_dict(ck["head"])
-        opt.load_state_dict(ck["optimizer"])
-        step, seen, best = ck["step"], ck.get("seen", 0), ck.get("best", {})
-        minutes_before = ck.get("minutes", 0.0)
-        rng = np.random.default_rng(cfg.seed + 1000 * rank + step)
-        log(f"resumed from {ckpt} at step {step}")
-    elif cfg.init.endswith(".onnx"):
-        calib = to_tensor(centre(data.crops[np.sort(rng.choice(len(data.crops), 256, False))]))
-        diff = load_onnx_weights(model, Path(cfg.init), calib.contiguous())
-        log(f"initialised from the exported model {cfg.init} (eval output within {diff:.1e})")
-    elif cfg.init:
-        init, _ = load_checkpoint(Path(cfg.init))
-        model.load_state_dict(init.state_dict())
-        log(f"initialised from {cfg.init}")
+
+    # -- resume, or start (from --init's weights, or fresh) ----------------------------------------
+    run = checkpoint.resume(ckpt, model, opt, head)
+    if run is not None:
+        rng = np.random.default_rng(cfg.seed + 1000 * rank + run.step)
+        log(f"resumed from {ckpt} at step {run.step}")
+    else:
+        run = Progress()
+        initialise(model, cfg, data, rng, log)
     net = nn.parallel.DistributedDataParallel(model) if world > 1 else model
-    sampler = PKSampler(data.labels, SamplerConfig(cfg.people, cfg.per_person, cfg.extra),
-                        seed=int(rng.integers(1 << 31)))  # fmt: skip
+    sampler = PKSampler(
+        data.labels,
+        SamplerConfig(cfg.people, cfg.per_person, cfg.extra),
+        seed=int(rng.integers(1 << 31)),
+    )
     aug = AugmentConfig.named(cfg.aug)
-    t_last, n_last, eval_seconds = time.monotonic(), seen, 0.0
-    t_start = time.monotonic()
-    stats_acc: list[dict] = []
+    meter, clock = Meter(run.seen), Clock(run.minutes, world)
 
-    def minutes(synced: bool = False) -> float:
-        """Training minutes so far (evaluation excluded); `synced`: rank 0's, on every process
-        (a collective call: every process must make it)."""
-        mins = minutes_before + (time.monotonic() - t_start - eval_seconds) / 60
-        if synced and world > 1:
-            t = torch.tensor([mins])
-            torch.distributed.broadcast(t, 0)
-            mins = float(t[0])
-        return mins
-
-    mins = minutes(synced=True)
-    while step < cfg.steps and not (cfg.minutes > 0 and mins >= cfg.minutes):
+    # -- the loop ----------------------------------------------------------------------------------
+    mins = clock.minutes(synced=True)
+    while run.step < cfg.steps and not (cfg.minutes > 0 and mins >= cfg.minutes):
         idx = np.sort(sampler.batch())
         x = augment(data.crops[idx], rng, aug)
         labels = torch.from_numpy(data.labels[idx])
-        lr = lr_at(step, cfg, mins)
+        lr = lr_at(run.step, cfg, mins)
         for g in opt.param_groups:
             g["lr"] = lr
         net.train()
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
             emb = net(x)
         emb = F.normalize(emb.float(), dim=1)
-        if old is not None:
-            old_emb = torch.from_numpy(old[idx])
-            both, a, p, n = harmonic_triplets(emb, old_emb, labels, cfg.margin)
-            loss, st = triplet_loss(both, a, p, n, cfg.margin)
-            if cfg.harmonic_cross > 0:
-                both, a, p, n = cross_triplets(emb, old_emb, labels)
-                cl, _ = triplet_loss(both, a, p, n, cfg.margin)
-                loss = loss + cfg.harmonic_cross * cl
-                st["cross"] = float(cl.detach())
-        else:
-            a, p, n = mine(cfg, emb, labels)
-            loss, st = triplet_loss(emb, a, p, n, cfg.margin)
-        if data.teacher is not None and cfg.distill > 0:
-            raw, cen = torch.from_numpy(data.raw_teacher[idx]), torch.from_numpy(data.teacher[idx])
-            if cfg.teacher_target == "distance":
-                dl = distance_distill(emb, raw, scale)
-            elif cfg.teacher_target == "both":
-                dl = centred_distill(emb, cen, 0.0) + distance_distill(emb, raw, scale)
-            else:
-                dl = centred_distill(emb, cen, cfg.distill_pairs)
-            loss = loss + cfg.distill * dl
-            st["distill"] = float(dl.detach())
-        if head is not None:
-            cl, st["cls_acc"] = head(emb, labels)
-            loss = loss + cfg.cosface * cl
-            st["cosface"] = float(cl.detach())
+        loss, stats = objective.loss(emb, idx, labels)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        step += 1
-        seen += len(idx) * world
-        st["loss"] = float(loss.detach())
-        stats_acc.append(st)
-        if step % cfg.log_every == 0 or step == cfg.steps:
-            now = time.monotonic()
-            ips = (seen - n_last) / (now - t_last)
-            t_last, n_last = now, seen
-            m = {k: np.mean([s.get(k, 0.0) for s in stats_acc]) for k in stats_acc[0]}
-            stats_acc = []
+        run.step += 1
+        run.seen += len(idx) * world
+        meter.add(stats)
+        if run.step % cfg.log_every == 0 or run.step == cfg.steps:
+            m, ips = meter.report(run.seen)
             if cfg.minutes > 0:
-                eta = 60 * (cfg.minutes - mins)
+                eta = cfg.minutes - mins
             else:
-                eta = (cfg.steps - step) * len(idx) * world / max(ips, 1e-6)
-            extras = "".join(f" {k} {m[k]:.4f}" for k in ("distill", "cross", "cosface", "cls_acc")
-                             if k in m)  # fmt: skip
-            log(f"step {step}/{cfg.steps} loss {m['loss']:.4f} lr {lr:.2e} "
-                f"img/s {ips:.0f} active {m['active']:.2f} d_ap {m['d_ap']:.3f} "
-                f"d_an {m['d_an']:.3f}{extras} ETA {eta / 60:.1f} min")  # fmt: skip
+                eta = (cfg.steps - run.step) * len(idx) * world / max(ips, 1e-6) / 60
+            log(progress_line(run.step, cfg, m, lr, ips, eta))
             if collapsed(emb) or (m["active"] > 0.99 and abs(m["loss"] - cfg.margin) < 1e-3):
                 log("WARNING: embeddings are collapsing (all alike, loss stuck at the margin)")
-        mins = minutes(synced=True)
-        done = step == cfg.steps or (cfg.minutes > 0 and mins >= cfg.minutes)
-        evaluate_now = cfg.eval_every and (step % cfg.eval_every == 0 or done)
-        if rank == 0 and evaluate_now:
-            from training.evaluate import evaluate, torch_embedder
+        mins = clock.minutes(synced=True)
+        done = run.step == cfg.steps or (cfg.minutes > 0 and mins >= cfg.minutes)
+        evaluate_now = cfg.eval_every and (run.step % cfg.eval_every == 0 or done)
 
-            t_eval = time.monotonic()
-            res = evaluate(torch_embedder(model), cache, Path(cfg.data))["aligned"]
-            log(f"LFW step {step} ({minutes():.1f} min, {seen} images): {res.line()}")
-            best = {"step": step, "accuracy": res.accuracy, "val": res.val, "auc": res.auc}
-            eval_seconds += time.monotonic() - t_eval
-        if rank == 0 and (step % cfg.ckpt_every == 0 or done or evaluate_now):
-            extra = {"seen": seen, "best": best, "minutes": minutes()}
-            if head is not None:
-                extra["head"] = head.state_dict()
-            save_checkpoint(ckpt, model, opt, cfg, step, extra)
+        # -- evaluation (rank 0; its time is not training time) ------------------------------------
+        if rank == 0 and evaluate_now:
+            with clock.paused():
+                record = evaluate_lfw(model, cfg, run, clock.minutes(), log)
+            if run.record(record):
+                log(f"best so far: step {run.step} (its weights: step{run.step}.pt)")
+
+        # -- checkpoint ----------------------------------------------------------------------------
+        if rank == 0 and (run.step % cfg.ckpt_every == 0 or done or evaluate_now):
+            run.minutes = clock.minutes()
+            checkpoint.save(ckpt, model, opt, cfg, run, head)
             if evaluate_now:
-                snapshot(run_dir, step)
+                checkpoint.snapshot(run_dir, run.step)
+
+    # -- done: what to do with it ------------------------------------------------------------------
     if world > 1:
         torch.distributed.destroy_process_group()
-    log(f"done: {step} steps, {seen} images; checkpoint {ckpt}")
+    log(f"done: {run.step} steps, {run.seen} images; checkpoint {ckpt}")
+    log(f"export it: python -m training.export {ckpt} --model-id <id> [--no-install]")
     return 0
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytest.importorskip("torch")
@@ -21,15 +23,41 @@ def test_a_row_is_its_base_plus_one_change():
         ablate.row_args("Z", 5)
 
 
-def test_table_reads_the_last_lfw_line_of_finished_runs(tmp_path):
-    run = tmp_path / "runs" / "ablate-A"
+def checkpoint_of(run: Path, **ck) -> None:
+    """A run's last.pt holding only what the table reads (the real one holds weights too)."""
+    import torch
+
     run.mkdir(parents=True)
-    (run / "log.txt").write_text(
-        "step 25/100 loss 0.3\n"
-        "LFW step 900 (10.0 min, 115200 images): accuracy 88.50% +- 1.20, VAL@FAR=0.001 20.1%, "
-        "AUC 0.9500, threshold 1.100\n"
-    )
-    assert ablate.last_result(run / "log.txt")["accuracy"] == 88.5
+    torch.save({"step": 900, "seen": 115200, "minutes": 10.5, **ck}, run / "last.pt")
+
+
+def test_table_reads_the_last_evaluation_of_finished_runs_from_their_checkpoints(tmp_path):
+    ev = {
+        "step": 900,
+        "minutes": 10.0,
+        "images": 115200,
+        "accuracy": 0.885,
+        "std": 0.012,
+        "val": 0.201,
+        "auc": 0.95,
+    }
+    checkpoint_of(tmp_path / "runs" / "ablate-A", last_eval=ev, best=ev)
+    # no LFW line in the log: the results come from the checkpoint
+    (tmp_path / "runs" / "ablate-A" / "log.txt").write_text("step 25/100 loss 0.3\n")
+    checkpoint_of(tmp_path / "runs" / "ablate-B")  # started, not evaluated yet
+    r = ablate.last_result(tmp_path / "runs" / "ablate-A")
+    assert r["accuracy"] == pytest.approx(88.5) and r["images"] == 115200
+    assert ablate.last_result(tmp_path / "runs" / "ablate-B") is None
     text = ablate.table(tmp_path)
-    assert "| A |" in text and "88.50% ± 1.20" in text and "115,200 | 10.0 |" in text
-    assert "| B |" not in text  # not run yet
+    assert "| A |" in text and "88.50% ± 1.20" in text and "20.1%" in text
+    assert "115,200 | 10.0 |" in text
+    assert "| B |" not in text and "| C |" not in text  # not finished, not run
+
+
+def test_a_checkpoint_of_the_older_layout_gives_its_figures_too(tmp_path):
+    """Before "last_eval", "best" held the latest evaluation, without std, images or minutes."""
+    old = {"step": 900, "accuracy": 0.885, "val": 0.201, "auc": 0.95}
+    checkpoint_of(tmp_path / "runs" / "ablate-A", best=old)
+    r = ablate.last_result(tmp_path / "runs" / "ablate-A")
+    assert r["images"] == 115200 and r["minutes"] == 10.5 and r["std"] is None
+    assert "| A |" in ablate.table(tmp_path) and "88.50% |" in ablate.table(tmp_path)

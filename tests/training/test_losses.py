@@ -1,4 +1,5 @@
-"""The loss terms beside the triplet loss: teacher targets, CosFace, harmonic mining."""
+"""The loss terms beside the triplet loss: teacher targets, CosFace, harmonic mining (the
+miners with an older model's vectors as their reference set)."""
 
 from __future__ import annotations
 
@@ -45,15 +46,21 @@ def test_cosface_learns_separable_classes():
     assert float(loss.detach()) < 0.5 * float(first.detach()) and acc == 1.0
 
 
+def harmonic(new, old, labels):
+    """The harmonic triplets as training mines them: anchors new, the rest from both models."""
+    ref, ref_labels = torch.cat([new, old.detach()]), torch.cat([labels, labels])
+    return ref, *triplet.semihard_triplets(new, labels, 0.2, ref, ref_labels, own=True)
+
+
 def test_harmonic_triplets_anchor_on_new_and_mine_over_both():
     new, old = unit(12, seed=4), unit(12, seed=5)
     labels = torch.arange(12) % 3
-    both, a, p, n = losses.harmonic_triplets(new, old, labels, 0.2)
-    assert torch.equal(both, torch.cat([new, old]))
+    both, a, p, n = harmonic(new, old, labels)
     assert (a < 12).all() and len(a) > 0
     assert (p >= 12).any() and (n >= 12).any()  # old vectors serve as positives and negatives
+    assert not (p == a).any()  # an anchor is never its own positive
     lab2 = torch.cat([labels, labels])
-    assert (lab2[a] == lab2[p]).all() and (lab2[a] != lab2[n]).all()
+    assert (labels[a] == lab2[p]).all() and (labels[a] != lab2[n]).all()
     # exactly the semi-hard choice over the union, restricted to new anchors
     ea, ep, en = triplet.semihard_triplets(both, lab2, 0.2)
     keep = ea < 12
@@ -63,8 +70,8 @@ def test_harmonic_triplets_anchor_on_new_and_mine_over_both():
 def test_harmonic_loss_moves_only_the_new_model():
     new = unit(12, seed=6).requires_grad_(True)
     old = unit(12, seed=7).requires_grad_(True)
-    both, a, p, n = losses.harmonic_triplets(new, old, torch.arange(12) % 3, 0.2)
-    loss, _ = triplet.triplet_loss(both, a, p, n, 0.2)
+    both, a, p, n = harmonic(new, old, torch.arange(12) % 3)
+    loss, _ = triplet.triplet_loss(new, a, p, n, 0.2, both)
     loss.backward()
     assert new.grad is not None and new.grad.abs().sum() > 0
     assert old.grad is None
@@ -87,12 +94,10 @@ def test_lr_schedule_spans_the_steps_or_the_time_budget():
 def test_cross_triplets_are_the_semihard_choice_among_mixed_pairs_only():
     new, old = unit(12, seed=8), unit(12, seed=9)
     labels = torch.arange(12) % 3
-    both, a, p, n = losses.cross_triplets(new, old, labels)
-    assert torch.equal(both, torch.cat([new, old]))
-    assert (a < 12).all() and (p >= 12).all() and (n >= 12).all()
+    a, p, n = triplet.semihard_triplets(new, labels, 0.2, old, labels)  # old: the reference
     assert len(a) == 12 * 4  # every new vector with each of the 4 old ones of its person
     d = ((new[:, None] - old[None]) ** 2).sum(-1)
-    for i, j, k in zip(a.tolist(), (p - 12).tolist(), (n - 12).tolist(), strict=True):
+    for i, j, k in zip(a.tolist(), p.tolist(), n.tolist(), strict=True):
         assert labels[i] == labels[j] and labels[i] != labels[k]
         negs = [m for m in range(12) if labels[m] != labels[i]]
         farther = [m for m in negs if d[i, m] > d[i, j]]
@@ -108,9 +113,9 @@ def test_cross_loss_pulls_new_vectors_onto_the_old_ones_of_their_person():
     opt = torch.optim.SGD([new], lr=0.5)
     first = None
     for _ in range(100):
-        both, a, p, n = losses.cross_triplets(torch.nn.functional.normalize(new, dim=1), old,
-                                              labels)  # fmt: skip
-        loss, _ = triplet.triplet_loss(both, a, p, n, 0.2)
+        emb = torch.nn.functional.normalize(new, dim=1)
+        a, p, n = triplet.semihard_triplets(emb, labels, 0.2, old, labels)
+        loss, _ = triplet.triplet_loss(emb, a, p, n, 0.2, old)
         first = float(loss.detach()) if first is None else first
         opt.zero_grad()
         loss.backward()

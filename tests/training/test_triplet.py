@@ -78,3 +78,22 @@ def test_collapse_is_detected():
     same = torch.nn.functional.normalize(torch.ones(10, 8), dim=1)
     assert triplet.collapsed(same)
     assert not triplet.collapsed(batch(1)[0])
+
+
+def test_distances_to_a_reference_set_and_their_gradient():
+    emb, _ = batch(8)
+    ref, _ = batch(9, n=10)
+    want = torch.tensor([[d_two(e, r) for r in ref] for e in emb])
+    assert torch.allclose(triplet.sq_dists(emb, ref), want, atol=1e-5)
+    # a batch against itself: one norm per row, so a loss on the distances (distillation)
+    # gets exactly the gradient the single-norm formula gives, as training always had
+    w = torch.rand(len(emb), len(emb), generator=torch.Generator().manual_seed(1))
+    x1, x2 = emb.clone().requires_grad_(True), emb.clone().requires_grad_(True)
+    (w * triplet.sq_dists(x1)).sum().backward()
+    sq = (x2 * x2).sum(1)
+    (w * (sq[:, None] + sq[None, :] - 2.0 * x2 @ x2.T).clamp_min(0.0)).sum().backward()
+    assert torch.equal(x1.grad, x2.grad)
+
+
+def d_two(x, y) -> float:
+    return float(((x - y) ** 2).sum())
