@@ -11,7 +11,7 @@ def test_core_store_and_cli_load_no_qt_and_no_torch():
         "import sys\n"
         "import photoface.core.imaging, photoface.core.detect, photoface.core.align\n"
         "import photoface.core.embed, photoface.core.cluster, photoface.core.pipeline\n"
-        "import photoface.core.grouping, photoface.store, photoface.cli, photoface.settings\n"
+        "import photoface.core.grouping, photoface.library, photoface.cli, photoface.settings\n"
         "bad = [m for m in sys.modules if m.startswith(('PySide6', 'shiboken6', 'torch'))]\n"
         "print(','.join(bad))\n"
     )

@@ -13,7 +13,7 @@ from photoface.core.cluster import ClusterParams, pairs_in_same_photo
 from photoface.core.grouping import recluster, reembed, update
 from photoface.core.pipeline import ScanOptions, list_photos, scan
 from photoface.errors import PhotofaceError
-from photoface.store import Library
+from photoface.library import Library
 from tests.fakes import FakeEmbedder
 from tests.photos import make_album, save_jpeg, two_faces_photo
 
@@ -36,7 +36,9 @@ def run(lib, root, detector, embedder=None, **kw):
 
 
 def faces_table(lib):
-    return lib._q("SELECT f.id, p.hash, f.x, f.y FROM faces f JOIN photos p ON p.id = f.photo_id")
+    return lib.query(
+        "SELECT f.id, p.hash, f.x, f.y FROM faces f JOIN photos p ON p.id = f.photo_id"
+    )
 
 
 def test_scan_stores_faces_and_records_bad_files(tmp_path, lib, detector):
@@ -78,7 +80,7 @@ def test_moved_and_renamed_photos_keep_their_faces(tmp_path, lib, detector):
     last = run(lib, tmp_path / "album", detector, FakeEmbedder())[-1]
     assert last.moved == 4 and last.new_photos == 0
     assert faces_table(lib) == before
-    paths = {r[0] for r in lib._q("SELECT path FROM photos")}
+    paths = {r[0] for r in lib.query("SELECT path FROM photos")}
     assert str(tmp_path / "album/2024 trip/renamed.jpg") in paths
     assert not any("/trip/" in p for p in paths)
 
@@ -181,9 +183,9 @@ def test_user_edits_survive_recluster(tmp_path, lib, detector):
     update(lib, emb.info, PARAMS)
     (person,) = lib.people()
     faces = lib.faces_of_person(person.id)
-    lib.rename(person.id, "Eileen")
-    lib.reject([faces[0].id], person.id)
-    other = lib.move_faces([faces[1].id], None)
+    lib.edits.rename(person.id, "Eileen")
+    lib.edits.reject([faces[0].id], person.id)
+    other = lib.edits.move_faces([faces[1].id], None)
     for threshold in (0.5, 1.0, 3.5):
         recluster(lib, emb.info, ClusterParams(threshold=threshold, min_size=1))
         assert lib.person(person.id).name == "Eileen"

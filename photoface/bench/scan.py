@@ -27,7 +27,7 @@ from photoface.core.detect import make_detector
 from photoface.core.embed import Embedder, load_default_embedder, quantize
 from photoface.core.imaging import DEFAULT_MAX_SIDE
 from photoface.core.pipeline import ScanOptions, list_photos, scan
-from photoface.store import FaceRecord, Library, PhotoRecord
+from photoface.library import FaceRecord, Library, PhotoRecord
 
 
 def copy_photos(src: Path, dst: Path, limit: int) -> list[Path]:

@@ -13,7 +13,7 @@ import numpy as np
 from photoface.core import align
 from photoface.core.cluster import ClusterParams, agglomerate, nearest_clusters
 from photoface.core.embed import Embedder, ModelInfo, dequantize, quantize
-from photoface.store import ClusterInput, Library
+from photoface.library import ClusterInput, Library
 
 log = logging.getLogger(__name__)
 

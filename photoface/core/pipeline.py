@@ -19,7 +19,7 @@ from photoface.core import align, imaging, quality
 from photoface.core.detect import Detector
 from photoface.core.embed import Embedder, quantize
 from photoface.errors import ImageError, PhotofaceError
-from photoface.store import FaceRecord, Library, PhotoRecord
+from photoface.library import FaceRecord, Library, PhotoRecord
 
 log = logging.getLogger(__name__)
 

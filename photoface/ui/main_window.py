@@ -23,7 +23,7 @@ from photoface import settings as settings_mod
 from photoface.core.detect import Detector, make_detector
 from photoface.core.embed import Embedder, load_default_embedder
 from photoface.errors import ModelMissingError, NotFoundError, PhotofaceError
-from photoface.store import Library
+from photoface.library import Library
 from photoface.ui.edit_slots import EditSlots
 from photoface.ui.models import ID_ROLE, FacesModel, PeopleModel, Thumbnails
 from photoface.ui.pages import EmptyState, PeoplePage, PersonPage

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from photoface import settings as settings_mod
 from photoface.core.cluster import ClusterParams
 from photoface.core.grouping import EmbedProgress
-from photoface.store import Library
+from photoface.library import Library
 from photoface.ui.dialogs import SettingsDialog
 
 log = logging.getLogger(__name__)
