@@ -57,7 +57,7 @@ class Edits:
         self.db = db
 
     @property
-    def conn(self) -> sqlite3.Connection:
+    def _conn(self) -> sqlite3.Connection:
         return self.db.conn
 
     def _person(self, person_id: int) -> Person:
@@ -184,9 +184,9 @@ class Edits:
         faces = self._face_ids_of(person_id)
         what = f"Rename {person.label} to {name}" if name else f"Clear the name of {person.label}"
         with self._edit("rename", what, faces, [person_id]):
-            self.conn.execute("UPDATE people SET name = ? WHERE id = ?", (name, person_id))
+            self._conn.execute("UPDATE people SET name = ? WHERE id = ?", (name, person_id))
             if name:
-                self.conn.execute("UPDATE faces SET locked = 1 WHERE person_id = ?", (person_id,))
+                self._conn.execute("UPDATE faces SET locked = 1 WHERE person_id = ?", (person_id,))
 
     def _check_name_free(self, name: str, allowed: set[int]) -> None:
         other = self._person_by_name(name)
@@ -228,12 +228,12 @@ class Edits:
         with self._edit("merge", what, faces, [p.id for p in people]):
             ids = [p.id for p in others]
             ids_in = in_clause(len(ids))
-            self.conn.execute(
+            self._conn.execute(
                 f"UPDATE faces SET person_id = ?, locked = 1 WHERE person_id {ids_in}",
                 (target.id, *ids),
             )
-            self.conn.execute("UPDATE faces SET locked = 1 WHERE person_id = ?", (target.id,))
-            self.conn.execute(
+            self._conn.execute("UPDATE faces SET locked = 1 WHERE person_id = ?", (target.id,))
+            self._conn.execute(
                 f"UPDATE OR IGNORE rejections SET person_id = ? WHERE person_id {ids_in}",
                 (target.id, *ids),
             )
@@ -241,12 +241,12 @@ class Edits:
             # of one of them before is overruled by this newer word (undo brings it back).
             for chunk in chunks(faces):
                 faces_in = in_clause(len(chunk))
-                self.conn.execute(
+                self._conn.execute(
                     f"DELETE FROM rejections WHERE person_id = ? AND face_id {faces_in}",
                     (target.id, *chunk),
                 )
-            self.conn.execute(f"DELETE FROM people WHERE id {ids_in}", ids)
-            self.conn.execute("UPDATE people SET name = ? WHERE id = ?", (name, target.id))
+            self._conn.execute(f"DELETE FROM people WHERE id {ids_in}", ids)
+            self._conn.execute("UPDATE people SET name = ? WHERE id = ?", (name, target.id))
         return target.id
 
     def move_faces(self, face_ids: Sequence[int], person_id: int | None) -> int:
@@ -257,15 +257,15 @@ class Edits:
         declared = [target.id] if target else []
         with self._edit("move", f"Move {len(ids)} face(s) to {label}", ids, declared) as scope:
             if target is None:
-                person_id = new_person(self.conn)
+                person_id = new_person(self._conn)
             scope.people.add(int(person_id))
             for chunk in chunks(ids):
                 ids_in = in_clause(len(chunk))
-                self.conn.execute(
+                self._conn.execute(
                     f"UPDATE faces SET person_id = ?, locked = 1, removed = 0 WHERE id {ids_in}",
                     (person_id, *chunk),
                 )
-                self.conn.execute(
+                self._conn.execute(
                     f"DELETE FROM rejections WHERE person_id = ? AND face_id {ids_in}",
                     (person_id, *chunk),
                 )
@@ -278,12 +278,12 @@ class Edits:
         with self._edit("reject", f"{len(ids)} face(s) are not {person.label}", ids, [person_id]):
             for chunk in chunks(ids):
                 ids_in = in_clause(len(chunk))
-                self.conn.execute(
+                self._conn.execute(
                     f"UPDATE faces SET person_id = NULL, locked = 0 "
                     f"WHERE person_id = ? AND id {ids_in}",
                     (person_id, *chunk),
                 )
-            self.conn.executemany(
+            self._conn.executemany(
                 "INSERT OR IGNORE INTO rejections(face_id, person_id) VALUES (?, ?)",
                 [(f, person_id) for f in ids],
             )
@@ -294,16 +294,18 @@ class Edits:
         what = f"{'Hide' if hidden else 'Show'} {person.label}"
         faces = self._face_ids_of(person_id)
         with self._edit("hide", what, faces, [person_id]):
-            self.conn.execute("UPDATE people SET hidden = ? WHERE id = ?", (int(hidden), person_id))
+            self._conn.execute(
+                "UPDATE people SET hidden = ? WHERE id = ?", (int(hidden), person_id)
+            )
             if hidden:
-                self.conn.execute("UPDATE faces SET locked = 1 WHERE person_id = ?", (person_id,))
+                self._conn.execute("UPDATE faces SET locked = 1 WHERE person_id = ?", (person_id,))
 
     def remove_faces(self, face_ids: Sequence[int]) -> None:
         """Not a face at all (a false detection): hidden everywhere, kept for undo."""
         ids = self._check_faces(face_ids)
         with self._edit("remove", f"Remove {len(ids)} face(s)", ids):
             for chunk in chunks(ids):
-                self.conn.execute(
+                self._conn.execute(
                     f"UPDATE faces SET removed = 1 WHERE id {in_clause(len(chunk))}", chunk
                 )
 
@@ -319,18 +321,18 @@ class Edits:
             for name, faces in names.items():
                 person = existing[name]
                 if person is None:
-                    pid = new_person(self.conn, name)
+                    pid = new_person(self._conn, name)
                 else:
                     pid = person.id
                 scope.people.add(pid)
                 out[name] = pid
                 for chunk in chunks(list(faces)):
                     ids_in = in_clause(len(chunk))
-                    self.conn.execute(
+                    self._conn.execute(
                         f"UPDATE faces SET person_id = ?, locked = 1 WHERE id {ids_in}",
                         (pid, *chunk),
                     )
-                    self.conn.execute(
+                    self._conn.execute(
                         f"DELETE FROM rejections WHERE person_id = ? AND face_id {ids_in}",
                         (pid, *chunk),
                     )
