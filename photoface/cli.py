@@ -18,8 +18,8 @@ from photoface import __version__, jobs, paths, settings
 from photoface.errors import NotFoundError, PhotofaceError
 from photoface.fileio import describe_os_error, write_atomic
 from photoface.jobs import EmbedProgress, ScanProgress, ScanResult
+from photoface.library import Library, Person
 from photoface.names import clean_name, printable
-from photoface.store import Library, Person
 
 if TYPE_CHECKING:
     from photoface.core.embed import OnnxEmbedder
@@ -260,7 +260,7 @@ def cmd_show(ctx: Context) -> int:
 
 def cmd_name(ctx: Context) -> int:
     person = ctx.person(ctx.args.person)
-    ctx.library.rename(person.id, clean_name(" ".join(ctx.args.name)))
+    ctx.library.edits.rename(person.id, clean_name(" ".join(ctx.args.name)))
     _out(f"{person.id} is now {printable(ctx.library.person(person.id).label)}")
     return 0
 
@@ -268,7 +268,7 @@ def cmd_name(ctx: Context) -> int:
 def cmd_merge(ctx: Context) -> int:
     ids = [ctx.person(r).id for r in ctx.args.people]
     into = ctx.person(ctx.args.into).id if ctx.args.into else None
-    target = ctx.library.merge(ids, into, ctx.args.name)
+    target = ctx.library.edits.merge(ids, into, ctx.args.name)
     p = ctx.library.person(target)
     _out(f"merged into {p.id}: {printable(p.label)}, {p.face_count} faces")
     return 0
@@ -277,7 +277,7 @@ def cmd_merge(ctx: Context) -> int:
 def cmd_move(ctx: Context) -> int:
     target = None if ctx.args.person == "new" else ctx.person(ctx.args.person).id
     faces = face_ids(ctx.args.faces)
-    pid = ctx.library.move_faces(faces, target)
+    pid = ctx.library.edits.move_faces(faces, target)
     _out(f"moved {len(faces)} face(s) to {pid}: {printable(ctx.library.person(pid).label)}")
     return 0
 
@@ -285,21 +285,21 @@ def cmd_move(ctx: Context) -> int:
 def cmd_reject(ctx: Context) -> int:
     faces = face_ids(ctx.args.faces)
     person = ctx.person(ctx.args.person)
-    ctx.library.reject(faces, person.id)
+    ctx.library.edits.reject(faces, person.id)
     _out(f"{len(faces)} face(s) marked as not {printable(person.label)}")
     return 0
 
 
 def cmd_hide(ctx: Context) -> int:
     person = ctx.person(ctx.args.person)
-    ctx.library.hide(person.id, not ctx.args.show)
+    ctx.library.edits.hide(person.id, not ctx.args.show)
     _out(f"{printable(person.label)} is {'shown' if ctx.args.show else 'hidden'}")
     return 0
 
 
 def cmd_remove(ctx: Context) -> int:
     faces = face_ids(ctx.args.faces)
-    ctx.library.remove_faces(faces)
+    ctx.library.edits.remove_faces(faces)
     _out(f"removed {len(faces)} face(s)")
     return 0
 
@@ -313,11 +313,11 @@ def _undo_redo(ctx: Context, fn: Callable[[], str | None], verb: str) -> int:
 
 
 def cmd_undo(ctx: Context) -> int:
-    return _undo_redo(ctx, ctx.library.undo, "undo")
+    return _undo_redo(ctx, ctx.library.edits.undo, "undo")
 
 
 def cmd_redo(ctx: Context) -> int:
-    return _undo_redo(ctx, ctx.library.redo, "redo")
+    return _undo_redo(ctx, ctx.library.edits.redo, "redo")
 
 
 def cmd_recluster(ctx: Context) -> int:

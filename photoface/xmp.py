@@ -26,8 +26,8 @@ import numpy as np
 
 from photoface.errors import PhotofaceError
 from photoface.fileio import UnsafeFileError, describe_os_error, read_regular, write_atomic
+from photoface.library import Library
 from photoface.names import clean_name
-from photoface.store import Library
 
 log = logging.getLogger(__name__)
 
@@ -530,6 +530,6 @@ def import_regions(library: Library, min_iou: float = _MATCH_IOU) -> ImportResul
             taken.add(best.id)
             assign.setdefault(r.name, []).append(best.id)
     if assign:
-        library.assign_names(assign)
+        library.edits.assign_names(assign)
     named = sum(map(len, assign.values()))
     return ImportResult(sidecars, named, unmatched, len(assign), skipped)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from photoface.store import Library
+from photoface.library import Library
 from tests.fakes import fill_library, people_embeddings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,7 +22,7 @@ def make_library(path: Path, n_people: int = 3, per_person: int = 3) -> Path:
     with Library(path) as lib:
         x, labels = people_embeddings(n_people, per_person)
         fill_library(lib, x, np.arange(len(labels)))
-        face_ids = np.array([r[0] for r in lib._q("SELECT id FROM faces ORDER BY id")])
+        face_ids = np.array([r[0] for r in lib.query("SELECT id FROM faces ORDER BY id")])
         lib.write_clustering(face_ids, -1 - labels)
     return path
 

@@ -103,7 +103,7 @@ def fill_library(library, x: np.ndarray, photo_of: np.ndarray, model_id: str = "
     """Add faces with embeddings `x` to `library`, face i in photo `photo_of[i]`; face ids."""
     from photoface.core import align
     from photoface.core.embed import quantize
-    from photoface.store import FaceRecord, PhotoRecord
+    from photoface.library import FaceRecord, PhotoRecord
 
     crop = align.encode_jpeg(np.full((144, 144, 3), 128, np.uint8))
     codes = quantize(x)
@@ -118,6 +118,6 @@ def fill_library(library, x: np.ndarray, photo_of: np.ndarray, model_id: str = "
         ]  # fmt: skip
         photo = PhotoRecord(f"hash{ph}", f"/photos/{ph}.jpg", 1, 1, 640, 480, "fake")
         library.add_photo(photo, faces)
-    got = library._q("SELECT id FROM faces ORDER BY id")
+    got = library.query("SELECT id FROM faces ORDER BY id")
     ids = [r[0] for r in got]
     return ids

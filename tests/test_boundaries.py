@@ -14,7 +14,7 @@ def test_core_store_and_cli_load_no_qt_and_no_torch():
         "import sys\n"
         "import photoface.core.imaging, photoface.core.detect, photoface.core.align\n"
         "import photoface.core.embed, photoface.core.cluster, photoface.core.pipeline\n"
-        "import photoface.core.grouping, photoface.store, photoface.cli, photoface.settings\n"
+        "import photoface.core.grouping, photoface.library, photoface.cli, photoface.settings\n"
         "import photoface.jobs\n"
         "bad = [m for m in sys.modules if m.startswith(('PySide6', 'shiboken6', 'torch'))]\n"
         "print(','.join(bad))\n"
@@ -59,16 +59,16 @@ def offending(folder: Path, forbidden: tuple[str, ...]) -> dict[str, list[str]]:
 
 
 def test_core_takes_arrays_and_records_with_no_library_and_no_sql():
-    library = ("sqlite3", "photoface.store", "photoface.library", "photoface.edits")
-    above = ("photoface.schema", "photoface.jobs", "photoface.ui", "photoface.cli")
+    library = ("sqlite3", "photoface.library")
+    above = ("photoface.jobs", "photoface.ui", "photoface.cli")
     forbidden = (*library, *above, "subprocess")  # an installer that runs pip is no core step
     assert offending(PACKAGE / "core", forbidden) == {}
     code = (
         "import pkgutil, importlib, sys, photoface.core\n"
         "for m in pkgutil.iter_modules(photoface.core.__path__):\n"
         "    importlib.import_module('photoface.core.' + m.name)\n"
-        "bad = [m for m in sys.modules if m == 'sqlite3' or m.startswith(('photoface.store',\n"
-        "       'photoface.library', 'photoface.jobs', 'photoface.ui', 'PySide6'))]\n"
+        "bad = [m for m in sys.modules if m == 'sqlite3' or m.startswith(('photoface.library',\n"
+        "       'photoface.jobs', 'photoface.ui', 'PySide6'))]\n"
         "print(','.join(sorted(bad)))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

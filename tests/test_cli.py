@@ -87,11 +87,11 @@ def test_a_non_library_file_is_refused_untouched(tmp_path, capsys):
 
 
 def test_a_locked_library_gives_a_clear_message(tmp_path, album, with_model, capsys, monkeypatch):
-    import photoface.store as store
+    from photoface.library import db
 
     lib = tmp_path / "lib.sqlite3"
     assert main(["--library", str(lib), "scan", str(album), "-q"]) == 0
-    monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 200)
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 200)
     other = sqlite3.connect(lib, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     pid = str(json.loads(_people(lib, capsys))[0]["id"])

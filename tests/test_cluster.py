@@ -100,7 +100,7 @@ def test_only_good_faces_make_up_a_persons_minimum(tmp_path, grouping):
     """One good face with poor (tiny, blurred) faces around it is not a person; three good
     faces are, and the poor faces near them join."""
     from photoface.jobs import recluster, update
-    from photoface.store import Library
+    from photoface.library import Library
     from tests.fakes import FakeEmbedder, fill_library
 
     x, truth = people_embeddings(2, 5, spread=0.2, seed=4)

@@ -25,7 +25,7 @@ from photoface.core.cluster import ClusterParams
 from photoface.core.embed import normalize, quantize
 from photoface.errors import PhotofaceError
 from photoface.jobs import recluster, update
-from photoface.store import FaceRecord, Library, PhotoRecord
+from photoface.library import FaceRecord, Library, PhotoRecord
 from tests.fakes import FakeEmbedder
 
 INFO = FakeEmbedder().info
@@ -37,21 +37,21 @@ CROP = align.encode_jpeg(np.full((144, 144, 3), 128, np.uint8))
 
 def full_state(lib: Library) -> tuple:
     """Every row an edit, an undo or a redo may touch."""
-    faces = lib._q("SELECT id, person_id, locked, removed FROM faces ORDER BY id")
-    people = lib._q("SELECT id, name, hidden FROM people ORDER BY id")
-    rejections = lib._q("SELECT face_id, person_id FROM rejections ORDER BY 1, 2")
+    faces = lib.query("SELECT id, person_id, locked, removed FROM faces ORDER BY id")
+    people = lib.query("SELECT id, name, hidden FROM people ORDER BY id")
+    rejections = lib.query("SELECT face_id, person_id FROM rejections ORDER BY 1, 2")
     return faces, people, rejections
 
 
 def said(lib: Library) -> tuple:
     """What the user said: confirmed faces and where, removals, names, hiding, rejections.
     (Faces placed by the grouping alone are the machine's, and a later regroup may move them.)"""
-    locked = lib._q("SELECT id, person_id FROM faces WHERE locked = 1 ORDER BY id")
-    removed = lib._q("SELECT id FROM faces WHERE removed = 1 ORDER BY id")
-    people = lib._q(
+    locked = lib.query("SELECT id, person_id FROM faces WHERE locked = 1 ORDER BY id")
+    removed = lib.query("SELECT id FROM faces WHERE removed = 1 ORDER BY id")
+    people = lib.query(
         "SELECT id, name, hidden FROM people WHERE name IS NOT NULL OR hidden = 1 ORDER BY id"
     )
-    rejections = lib._q("SELECT face_id, person_id FROM rejections ORDER BY 1, 2")
+    rejections = lib.query("SELECT face_id, person_id FROM rejections ORDER BY 1, 2")
     return locked, removed, people, rejections
 
 
@@ -70,7 +70,7 @@ class EditHistory(RuleBasedStateMachine):
         update(self.lib, INFO, PARAMS)
         self.first = full_state(self.lib)
         self.first_said = said(self.lib)
-        self.ids_seen = {r[0] for r in self.lib._q("SELECT id FROM people")}
+        self.ids_seen = {r[0] for r in self.lib.query("SELECT id FROM people")}
         self.top_id = max(self.ids_seen, default=0)
         self.people_before = set(self.ids_seen)
         self.machine_steps = 0  # scans and regroups: steps no undo reverts
@@ -109,21 +109,21 @@ class EditHistory(RuleBasedStateMachine):
         return [p.id for p in self.lib.people(include_hidden=True)]
 
     def _faces(self) -> list[int]:
-        return [r[0] for r in self.lib._q("SELECT id FROM faces WHERE removed = 0 ORDER BY id")]
+        return [r[0] for r in self.lib.query("SELECT id FROM faces WHERE removed = 0 ORDER BY id")]
 
     def _edit(self, fn, *args, **kwargs) -> None:
         """Run one edit: a refused one (or one with nothing to do) must change nothing, a done
         one is logged."""
         self.step = "edit"
         before, said_before = full_state(self.lib), said(self.lib)
-        ops = self.lib._q("SELECT * FROM ops ORDER BY id")
+        ops = self.lib.query("SELECT * FROM ops ORDER BY id")
         try:
             fn(*args, **kwargs)
         except PhotofaceError:
             assert full_state(self.lib) == before
-            assert self.lib._q("SELECT * FROM ops ORDER BY id") == ops
+            assert self.lib.query("SELECT * FROM ops ORDER BY id") == ops
             return
-        if self.lib._q("SELECT * FROM ops ORDER BY id") == ops:  # nothing to do: no edit
+        if self.lib.query("SELECT * FROM ops ORDER BY id") == ops:  # nothing to do: no edit
             assert full_state(self.lib) == before
             return
         self.undo_stack.append((said_before, before, full_state(self.lib), True))
@@ -135,7 +135,7 @@ class EditHistory(RuleBasedStateMachine):
     @rule(data=st.data(), name=st.sampled_from([*NAMES, None]))
     def name(self, data, name) -> None:
         person = data.draw(st.sampled_from(self._people()))
-        self._edit(self.lib.rename, person, name)
+        self._edit(self.lib.edits.rename, person, name)
 
     @precondition(lambda self: len(self._people()) >= 2)
     @rule(data=st.data(), name=st.sampled_from([None, *NAMES]), use_into=st.booleans())
@@ -144,19 +144,19 @@ class EditHistory(RuleBasedStateMachine):
             st.lists(st.sampled_from(self._people()), min_size=2, max_size=3, unique=True)
         )
         into = people[-1] if use_into else None
-        self._edit(self.lib.merge, people, into, name)
+        self._edit(self.lib.edits.merge, people, into, name)
 
     @precondition(lambda self: self._faces())
     @rule(data=st.data())
     def move_to_new(self, data) -> None:
         faces = data.draw(st.lists(st.sampled_from(self._faces()), min_size=1, max_size=3))
-        self._edit(self.lib.move_faces, faces, None)
+        self._edit(self.lib.edits.move_faces, faces, None)
 
     @precondition(lambda self: self._people() and self._faces())
     @rule(data=st.data())
     def move_to_existing(self, data) -> None:
         faces = data.draw(st.lists(st.sampled_from(self._faces()), min_size=1, max_size=3))
-        self._edit(self.lib.move_faces, faces, data.draw(st.sampled_from(self._people())))
+        self._edit(self.lib.edits.move_faces, faces, data.draw(st.sampled_from(self._people())))
 
     @precondition(lambda self: self._people())
     @rule(data=st.data())
@@ -164,18 +164,18 @@ class EditHistory(RuleBasedStateMachine):
         person = data.draw(st.sampled_from(self._people()))
         mine = [f.id for f in self.lib.faces_of_person(person)]
         faces = data.draw(st.lists(st.sampled_from(mine), min_size=1, max_size=2))
-        self._edit(self.lib.reject, faces, person)
+        self._edit(self.lib.edits.reject, faces, person)
 
     @precondition(lambda self: self._people())
     @rule(data=st.data(), hidden=st.booleans())
     def hide(self, data, hidden) -> None:
-        self._edit(self.lib.hide, data.draw(st.sampled_from(self._people())), hidden)
+        self._edit(self.lib.edits.hide, data.draw(st.sampled_from(self._people())), hidden)
 
     @precondition(lambda self: self._faces())
     @rule(data=st.data())
     def remove(self, data) -> None:
         faces = data.draw(st.lists(st.sampled_from(self._faces()), min_size=1, max_size=2))
-        self._edit(self.lib.remove_faces, faces)
+        self._edit(self.lib.edits.remove_faces, faces)
 
     # --- what the machine does between edits ------------------------------------------------
 
@@ -196,7 +196,7 @@ class EditHistory(RuleBasedStateMachine):
     def photo_edited_in_place(self, data) -> None:
         """A rescan finds other content (no face) at a photo's path: the old content is
         retired, its faces out of people with their rows untouched."""
-        rows = self.lib._q("SELECT path, photo_id FROM photo_paths ORDER BY path")
+        rows = self.lib.query("SELECT path, photo_id FROM photo_paths ORDER BY path")
         path, _ = data.draw(st.sampled_from(rows))
         self.photos += 1
         edit = PhotoRecord(f"edit{self.photos}", path, 1, self.photos, 640, 480, "fake")
@@ -209,7 +209,9 @@ class EditHistory(RuleBasedStateMachine):
     @rule(data=st.data())
     def photo_reverted(self, data) -> None:
         """The old file comes back: its content has a path again, and its faces their people."""
-        rows = self.lib._q("SELECT id, path FROM photos WHERE retired_at IS NOT NULL ORDER BY id")
+        rows = self.lib.query(
+            "SELECT id, path FROM photos WHERE retired_at IS NOT NULL ORDER BY id"
+        )
         photo_id, path = data.draw(st.sampled_from(rows))
         self.lib.add_path(photo_id, path, 1, 0)
         self.lib.retire_orphans()
@@ -221,7 +223,7 @@ class EditHistory(RuleBasedStateMachine):
     def _undo_once(self) -> bool:
         self.step = "undo"
         before, said_before = full_state(self.lib), said(self.lib)
-        done = self.lib.undo()
+        done = self.lib.edits.undo()
         if done is None:
             assert not self.undo_stack
             assert full_state(self.lib) == before
@@ -237,7 +239,7 @@ class EditHistory(RuleBasedStateMachine):
     def _redo_once(self) -> bool:
         self.step = "redo"
         before, said_before = full_state(self.lib), said(self.lib)
-        done = self.lib.redo()
+        done = self.lib.edits.redo()
         if done is None:
             assert not self.redo_stack
             assert full_state(self.lib) == before
@@ -282,14 +284,15 @@ class EditHistory(RuleBasedStateMachine):
         assert c.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         assert c.execute("PRAGMA foreign_key_check").fetchall() == []
         names = [
-            r[0].casefold() for r in self.lib._q("SELECT name FROM people WHERE name IS NOT NULL")
+            r[0].casefold()
+            for r in self.lib.query("SELECT name FROM people WHERE name IS NOT NULL")
         ]
         assert len(names) == len(set(names)), "two people share a name"
 
     @invariant()
     def sound(self) -> None:
         self._check_sound()
-        now = {r[0] for r in self.lib._q("SELECT id FROM people")}
+        now = {r[0] for r in self.lib.query("SELECT id FROM people")}
         for pid in now - self.people_before:
             if pid in self.ids_seen:
                 # An id comes back only as the same person, restored by an undo or a redo.

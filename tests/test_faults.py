@@ -16,7 +16,7 @@ from PIL import Image
 
 from photoface.core.detect import make_detector
 from photoface.jobs import drain, scan
-from photoface.store import Library
+from photoface.library import Library
 from tests.fakes import FakeEmbedder, astronaut
 from tests.photos import encode, face_photo, png_with_size, save_jpeg
 
@@ -183,8 +183,8 @@ class ReadOnlyLibrary(Library):
 
     def __init__(self, path: Path | str, **kw: bool) -> None:
         super().__init__(path, **kw)
-        self.conn.close()
-        self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
+        self.db.conn.close()
+        self.db.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
 
 
 def _library_state(db: Path) -> tuple:

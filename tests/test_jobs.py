@@ -22,7 +22,7 @@ from photoface.jobs import (
     ScanResult,
     drain,
 )
-from photoface.store import Library
+from photoface.library import Library
 from tests.fakes import FakeEmbedder
 from tests.photos import face_photo, make_album, save_jpeg
 
@@ -106,9 +106,9 @@ def assert_whole(lib: Library) -> None:
     """The library after a stop: intact, each stored photo with all its faces, each with a
     vector, no face twice."""
     assert lib.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    rows = lib._q("SELECT photo_id, count(*), count(embedding) FROM faces GROUP BY photo_id")
+    rows = lib.query("SELECT photo_id, count(*), count(embedding) FROM faces GROUP BY photo_id")
     assert all(n == with_vector == 1 for _, n, with_vector in rows)
-    ((photos, contents),) = lib._q("SELECT count(*), count(DISTINCT hash) FROM photos")
+    ((photos, contents),) = lib.query("SELECT count(*), count(DISTINCT hash) FROM photos")
     assert photos == contents
 
 
@@ -144,13 +144,13 @@ def test_a_cancelled_scan_folder_leaves_a_whole_library_and_groups_nothing(tmp_p
 def test_a_regroup_cancelled_while_re_embedding_groups_nothing(tmp_path, lib, detector):
     make_album(tmp_path / "album", n_faces=4, broken=False)
     drain(jobs.scan_folder(lib, tmp_path / "album", detector, FakeEmbedder("v1"), PARAMS))
-    people = lib._q("SELECT id, person_id FROM faces ORDER BY id")
+    people = lib.query("SELECT id, person_id FROM faces ORDER BY id")
     cancel = threading.Event()
     cancel.set()  # pressed as it starts (one batch holds all four faces)
     result = drain(jobs.regroup(lib, FakeEmbedder("v2"), PARAMS, cancel))
     assert result.grouping is None and result.reembedded.cancelled
     assert result.reembedded.embedded == 0 < result.reembedded.total == 4
-    assert lib._q("SELECT id, person_id FROM faces ORDER BY id") == people
+    assert lib.query("SELECT id, person_id FROM faces ORDER BY id") == people
     assert len(lib.faces_to_embed("v2")) == 4
 
 

@@ -13,7 +13,7 @@ from photoface.core.cluster import ClusterParams, pairs_in_same_photo
 from photoface.core.pipeline import ScanOptions, list_photos
 from photoface.errors import PhotofaceError
 from photoface.jobs import drain, recluster, reembed, scan, update
-from photoface.store import Library
+from photoface.library import Library
 from tests.fakes import FakeEmbedder
 from tests.photos import make_album, save_jpeg, two_faces_photo
 
@@ -37,7 +37,9 @@ def run(lib, root, detector, embedder=None, **kw):
 
 
 def faces_table(lib):
-    return lib._q("SELECT f.id, p.hash, f.x, f.y FROM faces f JOIN photos p ON p.id = f.photo_id")
+    return lib.query(
+        "SELECT f.id, p.hash, f.x, f.y FROM faces f JOIN photos p ON p.id = f.photo_id"
+    )
 
 
 def test_scan_stores_faces_and_records_bad_files(tmp_path, lib, detector):
@@ -79,7 +81,7 @@ def test_moved_and_renamed_photos_keep_their_faces(tmp_path, lib, detector):
     last = run(lib, tmp_path / "album", detector, FakeEmbedder())
     assert last.moved == 4 and last.new_photos == 0
     assert faces_table(lib) == before
-    paths = {r[0] for r in lib._q("SELECT path FROM photos")}
+    paths = {r[0] for r in lib.query("SELECT path FROM photos")}
     assert str(tmp_path / "album/2024 trip/renamed.jpg") in paths
     assert not any("/trip/" in p for p in paths)
 
@@ -188,9 +190,9 @@ def test_user_edits_survive_recluster(tmp_path, lib, detector):
     update(lib, emb.info, PARAMS)
     (person,) = lib.people()
     faces = lib.faces_of_person(person.id)
-    lib.rename(person.id, "Eileen")
-    lib.reject([faces[0].id], person.id)
-    other = lib.move_faces([faces[1].id], None)
+    lib.edits.rename(person.id, "Eileen")
+    lib.edits.reject([faces[0].id], person.id)
+    other = lib.edits.move_faces([faces[1].id], None)
     for threshold in (0.5, 1.0, 3.5):
         recluster(lib, emb.info, ClusterParams(threshold=threshold, min_size=1))
         assert lib.person(person.id).name == "Eileen"

@@ -16,7 +16,7 @@ from photoface.cli import main
 from photoface.core import detect, imaging
 from photoface.errors import PhotofaceError
 from photoface.jobs import drain, scan
-from photoface.store import Library
+from photoface.library import Library
 from tests.fakes import FakeEmbedder
 from tests.photos import face_photo, make_album, save_jpeg
 
@@ -62,11 +62,11 @@ def home_library() -> Library:
 
 
 def faces_table(lib):
-    return lib._q("SELECT id, photo_id, x, y, removed FROM faces ORDER BY id")
+    return lib.query("SELECT id, photo_id, x, y, removed FROM faces ORDER BY id")
 
 
 def path_rows(lib, path: Path) -> list[tuple]:
-    return lib._q("SELECT photo_id, missing FROM photo_paths WHERE path = ?", (str(path),))
+    return lib.query("SELECT photo_id, missing FROM photo_paths WHERE path = ?", (str(path),))
 
 
 def test_a_photo_edited_in_place_retires_its_old_faces_and_a_revert_brings_them_back(
@@ -104,7 +104,7 @@ def test_a_photo_edited_in_place_retires_its_old_faces_and_a_revert_brings_them_
 
     # The scan made no edit: the user's history is as it was.
     with home_library() as lib:
-        assert lib.next_undo() == "Rename Unnamed to Eileen"
+        assert lib.edits.next_undo() == "Rename Unnamed to Eileen"
 
     # The old file comes back (restored from a backup): so does its face, named as it was.
     edited.write_bytes(original)
@@ -135,7 +135,7 @@ def test_swapping_two_files_loses_no_face(tmp_path, with_model, capsys):
     with home_library() as lib:
         assert {f.id: f.person_id for f in lib.faces_of_person(p.id)} == before
         assert lib.counts()["retired"] == 0
-        assert lib.next_redo() is None and lib.next_undo() == "Rename Unnamed to Eileen"
+        assert lib.edits.next_redo() is None and lib.edits.next_undo() == "Rename Unnamed to Eileen"
 
 
 def test_an_edit_to_a_photo_with_a_copy_elsewhere_retires_nothing(tmp_path, lib, detector):
@@ -152,7 +152,7 @@ def test_an_edit_to_a_photo_with_a_copy_elsewhere_retires_nothing(tmp_path, lib,
     assert [r for r in faces_table(lib) if r[1] == copy.id] == [
         r for r in before if r[1] == copy.id
     ]
-    assert lib.counts()["retired"] == 0 and lib.undo_history() == []
+    assert lib.counts()["retired"] == 0 and lib.edits.undo_history() == []
 
 
 def test_a_deleted_photo_is_missing_not_pruned_and_a_vanished_folder_changes_nothing(
@@ -269,7 +269,7 @@ def test_a_file_replaced_by_a_copy_of_another_photo_retires_the_old_content(
     other = lib.photo_by_path(str(files["face1"]))
     assert lib.photo_by_path(str(files["face0"])).id == other.id
     assert lib.faces_of_photo(old.id) == [] and lib.photo(old.id).missing
-    assert lib.undo_history() == [], "a scan is not an edit"
+    assert lib.edits.undo_history() == [], "a scan is not an edit"
     old_bytes = files["face0"].with_name("restored.jpg")
     save_jpeg(face_photo(0), old_bytes)  # the old content, back under another name
     run(lib, album, detector)

@@ -7,9 +7,8 @@ import sqlite3
 import numpy as np
 import pytest
 
-from photoface import schema
 from photoface.errors import LibraryError, NotFoundError, PhotofaceError
-from photoface.store import Library
+from photoface.library import Library, schema
 from tests.fakes import fill_library, people_embeddings
 
 
@@ -31,9 +30,9 @@ def two_people(lib):
 
 
 def state(lib: Library) -> tuple:
-    faces = lib._q("SELECT id, person_id, locked, removed FROM faces ORDER BY id")
-    people = lib._q("SELECT id, name, hidden FROM people ORDER BY id")
-    rej = lib._q("SELECT face_id, person_id FROM rejections ORDER BY 1, 2")
+    faces = lib.query("SELECT id, person_id, locked, removed FROM faces ORDER BY id")
+    people = lib.query("SELECT id, name, hidden FROM people ORDER BY id")
+    rej = lib.query("SELECT face_id, person_id FROM rejections ORDER BY 1, 2")
     return faces, people, rej
 
 
@@ -79,13 +78,13 @@ def test_a_library_from_a_newer_version_is_refused_and_untouched(tmp_path):
 
 
 def test_a_busy_library_gives_a_clear_message(tmp_path, monkeypatch):
-    import photoface.store as store
+    from photoface.library import db
 
     path = tmp_path / "busy.sqlite3"
     Library(path).close()
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
-    monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 100)
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 100)
     lib = Library(path)
     lib.conn.execute("PRAGMA busy_timeout = 100")
     with pytest.raises(LibraryError, match="busy"):
@@ -134,78 +133,78 @@ def test_people_are_listed_biggest_first_with_a_cover(lib):
 def test_rename_names_and_locks_and_undo_restores(two_people):
     lib, ids, a, b = two_people
     before = state(lib)
-    lib.rename(a, "Ada")
+    lib.edits.rename(a, "Ada")
     assert lib.person(a).name == "Ada"
     assert all(f.locked for f in lib.faces_of_person(a))
     assert lib.person_by_name("ada").id == a
-    assert lib.undo() is not None
+    assert lib.edits.undo() is not None
     assert state(lib) == before
 
 
 def test_rename_to_a_taken_name_points_to_merge(two_people):
     lib, ids, a, b = two_people
-    lib.rename(a, "Ada")
+    lib.edits.rename(a, "Ada")
     with pytest.raises(PhotofaceError, match="merge"):
-        lib.rename(b, "ada")
+        lib.edits.rename(b, "ada")
 
 
 def test_merge_and_undo_redo(two_people):
     lib, ids, a, b = two_people
-    lib.rename(b, "Bea")
+    lib.edits.rename(b, "Bea")
     before = state(lib)
-    target = lib.merge([a, b])
+    target = lib.edits.merge([a, b])
     assert target == b, "the named person is kept"
     assert lib.person(b).face_count == 6
     with pytest.raises(NotFoundError):
         lib.person(a)
     merged = state(lib)
-    lib.undo()
+    lib.edits.undo()
     assert state(lib) == before
-    lib.redo()
+    lib.edits.redo()
     assert state(lib) == merged
 
 
 def test_move_to_a_new_person_and_undo(two_people):
     lib, ids, a, b = two_people
     before = state(lib)
-    new = lib.move_faces([ids[0]], None)
+    new = lib.edits.move_faces([ids[0]], None)
     assert new not in (a, b)
     assert lib.face(ids[0]).person_id == new and lib.face(ids[0]).locked
-    lib.undo()
+    lib.edits.undo()
     assert state(lib) == before
 
 
 def test_reject_remembers_and_undo_forgets(two_people):
     lib, ids, a, b = two_people
     before = state(lib)
-    lib.reject([ids[1]], a)
+    lib.edits.reject([ids[1]], a)
     assert lib.face(ids[1]).person_id is None
     assert (ids[1], a) in lib.cluster_input(["fake-v1"]).rejections
-    lib.undo()
+    lib.edits.undo()
     assert state(lib) == before
 
 
 def test_hide_and_remove_are_undoable(two_people):
     lib, ids, a, b = two_people
     before = state(lib)
-    lib.hide(a)
+    lib.edits.hide(a)
     assert a not in [p.id for p in lib.people()]
     assert a in [p.id for p in lib.people(include_hidden=True)]
-    lib.remove_faces([ids[3]])
+    lib.edits.remove_faces([ids[3]])
     assert lib.person(b).face_count == 2
-    assert lib.undo().startswith("Remove")
-    assert lib.undo().startswith("Hide")
+    assert lib.edits.undo().startswith("Remove")
+    assert lib.edits.undo().startswith("Hide")
     assert state(lib) == before
 
 
 def test_a_new_edit_ends_the_redo_chain(two_people):
     lib, ids, a, b = two_people
-    lib.rename(a, "Ada")
-    lib.undo()
-    lib.hide(b)
-    assert lib.redo() is None
-    assert lib.undo().startswith("Hide")
-    assert lib.undo() is None
+    lib.edits.rename(a, "Ada")
+    lib.edits.undo()
+    lib.edits.hide(b)
+    assert lib.edits.redo() is None
+    assert lib.edits.undo().startswith("Hide")
+    assert lib.edits.undo() is None
 
 
 def test_unknown_ids_are_clear_errors(two_people):
@@ -213,14 +212,14 @@ def test_unknown_ids_are_clear_errors(two_people):
     with pytest.raises(NotFoundError, match="999"):
         lib.person(999)
     with pytest.raises(NotFoundError, match="12345"):
-        lib.move_faces([12345], a)
+        lib.edits.move_faces([12345], a)
     with pytest.raises(PhotofaceError, match="two"):
-        lib.merge([a, a])
+        lib.edits.merge([a, a])
 
 
 def test_search_filters_by_name(two_people):
     lib, ids, a, b = two_people
-    lib.rename(a, "Ada 100%")
+    lib.edits.rename(a, "Ada 100%")
     assert [p.id for p in lib.people(search="100%")] == [a]
     assert lib.people(search="zed") == []
 
@@ -260,8 +259,8 @@ def test_schema_2_gives_each_path_to_its_newest_content_and_a_scan_retires_the_g
         # The ghost (the old content, with no path now) is retired: out of Ada, its row kept.
         assert lib.person(7).face_count == 2
         assert lib.face(2).person_id == 7 and lib.face(3).person_id == 7
-        assert lib.counts()["retired"] == 1 and lib.undo_history() == []
-        assert lib._q("SELECT person_id, locked FROM faces WHERE id = 1") == [(7, 1)]
+        assert lib.counts()["retired"] == 1 and lib.edits.undo_history() == []
+        assert lib.query("SELECT person_id, locked FROM faces WHERE id = 1") == [(7, 1)]
         (tmp_path / "empty").mkdir()
         drain(scan(lib, tmp_path / "empty", detector=None, embedder=None))  # nothing to read
         assert lib.person(7).face_count == 2 and lib.counts()["retired"] == 1

@@ -8,7 +8,7 @@ import pytest
 
 from photoface import xmp
 from photoface.cli import main
-from photoface.store import Library
+from photoface.library import Library
 from tests.photos import make_album
 
 OTHER_SIDECAR = """<?xml version="1.0" encoding="UTF-8"?>
@@ -94,7 +94,7 @@ def test_round_trip_into_a_fresh_library(named_album, tmp_path, capsys):
                for f in lib.faces_of_person(person.id)}  # fmt: skip
         assert new == old
         assert all(f.locked for f in lib.faces_of_person(person.id))
-        assert lib.undo().startswith("Name 3 face(s)")
+        assert lib.edits.undo().startswith("Name 3 face(s)")
         assert lib.person_by_name("Eileen") is None
 
 

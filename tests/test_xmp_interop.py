@@ -12,7 +12,7 @@ import pytest
 
 from photoface import paths, xmp
 from photoface.cli import main
-from photoface.store import Library
+from photoface.library import Library
 from tests.test_xmp_safety import sums
 
 needs_exiftool = pytest.mark.skipif(

@@ -14,7 +14,7 @@ from PIL import Image
 
 from photoface import xmp
 from photoface.cli import main
-from photoface.store import Library
+from photoface.library import Library
 from tests.photos import face_photo
 from tests.test_xmp import OTHER_SIDECAR
 
@@ -222,7 +222,7 @@ def test_a_shared_short_sidecar_is_neither_written_nor_read(jpg_and_png, capsys)
         assert lib.person_by_name("Mallory") is None
         eileen = lib.person_by_name("Eileen")
         assert [f.id for f in lib.faces_of_person(eileen.id)] == [png_face]
-        lib.assign_names({"Ann": [jpg_face]})
+        lib.edits.assign_names({"Ann": [jpg_face]})
 
     assert main(["xmp-export"]) == 0
     assert shared.read_bytes() == shared_bytes

@@ -34,8 +34,8 @@ from photoface.core.detect import make_detector
 from photoface.core.embed import Embedder, dequantize, load_default_embedder
 from photoface.core.pipeline import list_photos
 from photoface.jobs import drain, recluster, scan
+from photoface.library import Library
 from photoface.settings import Settings
-from photoface.store import Library
 
 SPLITS = {"tune": (0, 1), "report": (2, 3, 4)}
 WILD = "wild"

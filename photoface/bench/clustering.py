@@ -25,7 +25,7 @@ import numpy as np
 from photoface.core.align import encode_jpeg
 from photoface.core.cluster import ClusterParams
 from photoface.core.embed import ModelInfo, normalize, quantize
-from photoface.store import Library
+from photoface.library import Library
 
 INFO = ModelInfo("bench-v1", 96, (0.0,) * 3, (1.0,) * 3, 128, 1.0)
 
@@ -47,8 +47,7 @@ def synthetic(n: int, seed: int = 0, spread: float = 0.55) -> tuple[np.ndarray, 
 
 def from_library(path: Path, n: int, seed: int = 0) -> np.ndarray:
     with Library(path, create=False) as lib:
-        rows = lib._q("SELECT embedding FROM faces WHERE embedding IS NOT NULL")
-    base = np.frombuffer(b"".join(r[0] for r in rows), np.int8).reshape(len(rows), -1)
+        base = lib.embeddings()
     rng = np.random.default_rng(seed)
     pick = rng.integers(0, len(base), n)
     x = base[pick].astype(np.float32) / 256 + 0.05 * rng.standard_normal((n, base.shape[1]))

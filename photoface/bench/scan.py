@@ -29,7 +29,7 @@ from photoface.core.imaging import DEFAULT_MAX_SIDE
 from photoface.core.pipeline import ScanOptions, align_faces, embed_crops, list_photos
 from photoface.jobs import drain, scan
 from photoface.jobs.scan import face_record
-from photoface.store import Library, PhotoRecord
+from photoface.library import Library, PhotoRecord
 
 
 def copy_photos(src: Path, dst: Path, limit: int) -> list[Path]:

@@ -24,8 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     from photoface.bench.clustering import INFO, bulk_fill, synthetic
     from photoface.core.cluster import ClusterParams
     from photoface.jobs import recluster
+    from photoface.library import Library
     from photoface.settings import Settings
-    from photoface.store import Library
     from photoface.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
             bulk_fill(lib, x, person=person)
             recluster(lib, INFO, ClusterParams(1.0))
             for i, p in enumerate(lib.people()[:200]):
-                lib.rename(p.id, f"Person {i:03d}")
+                lib.edits.rename(p.id, f"Person {i:03d}")
         t0 = time.perf_counter()
         w = MainWindow(path, Settings(), Path(tmp), embedder_factory=lambda: None)
         w.resize(1280, 800)

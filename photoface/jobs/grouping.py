@@ -12,7 +12,7 @@ from photoface.core import grouping
 from photoface.core.cluster import ClusterParams
 from photoface.core.embed import Embedder, ModelInfo
 from photoface.jobs.reembed import EmbedProgress, ReembedResult, reembed
-from photoface.store import Library
+from photoface.library import Library
 
 log = logging.getLogger(__name__)
 

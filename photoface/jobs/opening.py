@@ -9,8 +9,8 @@ from photoface import paths
 from photoface.core.embed import OnnxEmbedder, load_default_embedder
 from photoface.errors import LibraryError, ModelMissingError
 from photoface.fileio import describe_os_error
+from photoface.library import Library
 from photoface.settings import Settings
-from photoface.store import Library
 
 log = logging.getLogger(__name__)
 

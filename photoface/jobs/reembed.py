@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from photoface.core.embed import Embedder
 from photoface.core.pipeline import embed_stored_crops
-from photoface.store import Library
+from photoface.library import Library
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from photoface.core.pipeline import (
 from photoface.errors import PhotofaceError
 from photoface.jobs.grouping import GroupingResult, GroupingStarted, update
 from photoface.jobs.reembed import EmbedProgress, ReembedResult, reembed
-from photoface.store import FaceRecord, Library, PhotoRecord
+from photoface.library import FaceRecord, Library, PhotoRecord
 
 log = logging.getLogger(__name__)
 

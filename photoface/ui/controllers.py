@@ -23,8 +23,8 @@ from photoface.jobs import (
     ScanFolderResult,
     ScanProgress,
 )
+from photoface.library import Library
 from photoface.settings import Settings
-from photoface.store import Library
 from photoface.ui.workers import TaskRunner
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photoface.library import Person
 from photoface.settings import Settings
-from photoface.store import Person
 
 
 class SettingsDialog(QDialog):

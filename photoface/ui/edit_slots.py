@@ -31,7 +31,7 @@ class EditSlots:
             self.show_error(str(e))
             self.refresh()
             return False
-        self.status_label.setText(f"Done: {self.library.next_undo()}")
+        self.status_label.setText(f"Done: {self.library.edits.next_undo()}")
         self.refresh()
         return True
 
@@ -42,8 +42,8 @@ class EditSlots:
     def refresh_undo_redo(self) -> None:
         """Undo and Redo say what they would do now, and are off when there is nothing."""
         for action, verb, what in (
-            (self.undo_action, "Undo", self.library.next_undo()),
-            (self.redo_action, "Redo", self.library.next_redo()),
+            (self.undo_action, "Undo", self.library.edits.next_undo()),
+            (self.redo_action, "Redo", self.library.edits.next_redo()),
         ):
             action.setEnabled(what is not None)
             action.setText(f"&{verb} {_menu_text(what)}" if what else f"&{verb}")
@@ -67,13 +67,12 @@ class EditSlots:
                 f"“{name}” is already a person here. Merge the two into one person?",
             )
             if ask == QMessageBox.StandardButton.Yes and self._edit(
-                lambda: self.library.merge([person_id, other.id], other.id, other.name)
+                lambda: self.library.edits.merge([person_id, other.id], other.id, other.name)
             ):
                 return other.id
             return None
-        return (
-            person_id if self._edit(lambda: self.library.rename(person_id, name or None)) else None
-        )
+        renamed = self._edit(lambda: self.library.edits.rename(person_id, name or None))
+        return person_id if renamed else None
 
     def _name_tile(self, ix) -> None:
         self.people_page.view.setCurrentIndex(ix)  # select just this tile, then name it
@@ -118,7 +117,7 @@ class EditSlots:
             )
             if not ok:
                 return
-        self._edit(lambda: self.library.merge(all_ids, into, name))
+        self._edit(lambda: self.library.edits.merge(all_ids, into, name))
 
     def _names_of(self, ids: list[int]) -> list[str]:
         names: list[str] = []
@@ -136,7 +135,9 @@ class EditSlots:
 
     def toggle_hidden_selected(self) -> None:
         for pid in self.people_in_view():
-            self._edit(lambda pid=pid: self.library.hide(pid, not self.library.person(pid).hidden))
+            self._edit(
+                lambda pid=pid: self.library.edits.hide(pid, not self.library.person(pid).hidden)
+            )
 
     # --- faces --------------------------------------------------------------------------------
 
@@ -150,7 +151,7 @@ class EditSlots:
         pid = self.faces_model.person_id
         faces = self._faces_or_hint("take out of this person")
         if faces and pid is not None:
-            self._edit(lambda: self.library.reject(faces, pid))
+            self._edit(lambda: self.library.edits.reject(faces, pid))
 
     def ask_and_move_faces(self) -> None:
         """The "Move to…" button: ask for the person (or a new one), then move."""
@@ -166,20 +167,20 @@ class EditSlots:
         """Move the selected faces to person `target`; None makes a new person of them."""
         faces = self.selected_faces()
         if faces:
-            self._edit(lambda: self.library.move_faces(faces, target))
+            self._edit(lambda: self.library.edits.move_faces(faces, target))
 
     def remove_faces(self) -> None:
         faces = self._faces_or_hint("remove")
         if faces:
-            self._edit(lambda: self.library.remove_faces(faces))
+            self._edit(lambda: self.library.edits.remove_faces(faces))
 
     # --- undo and redo ------------------------------------------------------------------------
 
     def undo(self) -> None:
-        self._step(self.library.undo, "Undone", "Nothing to undo")
+        self._step(self.library.edits.undo, "Undone", "Nothing to undo")
 
     def redo(self) -> None:
-        self._step(self.library.redo, "Redone", "Nothing to redo")
+        self._step(self.library.edits.redo, "Redone", "Nothing to redo")
 
     def _step(self, fn: Callable[[], str | None], done_word: str, nothing: str) -> None:
         try:

@@ -26,7 +26,7 @@ from photoface.core.detect import Detector, make_detector
 from photoface.core.embed import Embedder
 from photoface.errors import NotFoundError, PhotofaceError
 from photoface.jobs import optional_embedder
-from photoface.store import Library
+from photoface.library import Library
 from photoface.ui.controllers import JobStatus, RegroupController, ScanController
 from photoface.ui.dialogs import SettingsDialog
 from photoface.ui.edit_slots import EditSlots

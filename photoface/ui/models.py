@@ -9,7 +9,7 @@ from PySide6.QtCore import QAbstractListModel, QByteArray, QMimeData, QModelInde
 from PySide6.QtGui import QImage, QPixmap
 
 from photoface.errors import NotFoundError
-from photoface.store import Face, Library, Person
+from photoface.library import Face, Library, Person
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ PEOPLE = {
 
 
 def build(home: Path) -> None:
-    from photoface.store import Library
+    from photoface.library import Library
 
     album = home / "album"
     album.mkdir(parents=True)
@@ -51,7 +51,7 @@ def build(home: Path) -> None:
             files = [Path(f.path).stem.rsplit("_", 1)[0] for f in lib.faces_of_person(person.id)]
             name = Counter(files).most_common(1)[0][0].replace("_", " ")
             if lib.person_by_name(name) is None:
-                lib.rename(person.id, name)
+                lib.edits.rename(person.id, name)
 
 
 def main() -> int:

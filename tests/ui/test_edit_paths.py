@@ -43,8 +43,8 @@ def warnings(monkeypatch) -> list[str]:
 def people_window(qtbot, tmp_path, home):
     """A window on a library with Ada (4 faces), Bob (3), an unnamed pair, an unnamed single
     and 2 unsorted faces; nothing in the undo log yet."""
+    from photoface.library import Library
     from photoface.settings import Settings
-    from photoface.store import Library
     from photoface.ui.main_window import MainWindow
     from tests.fakes import FakeEmbedder, fill_library, people_embeddings
 
@@ -247,7 +247,7 @@ def test_move_to_cancelled_or_with_nothing_selected_changes_nothing(qtbot, peopl
 
     when_dialog_shows(cancel)
     qtbot.mouseClick(w.person_page.move_to, LEFT)
-    assert w.library.next_undo() is None
+    assert w.library.edits.next_undo() is None
     assert ("Ada", 4) in tiles(w)
 
 
@@ -281,7 +281,7 @@ def test_undo_twice_then_redo_with_both_shortcuts(qtbot, people_window):
     press(qtbot, view, Qt.Key.Key_Z, CTRL)
     assert "Dora" not in dict(tiles(w))
     assert undo_redo(w) == ((False, "Undo"), (True, "Redo Rename Unnamed to Dora"))
-    assert w.library.next_undo() is None
+    assert w.library.edits.next_undo() is None
 
     press(qtbot, view, Qt.Key.Key_Z, CTRL | SHIFT)
     assert ("Dora", 1) in tiles(w)
@@ -358,7 +358,7 @@ def test_merging_two_named_people_asks_which_name_stays(qtbot, people_window, wa
     when_dialog_shows(cancel_dialog(qtbot))
     press(qtbot, view, Qt.Key.Key_M, CTRL)
     assert ("Ada", 4) in tiles(w) and ("Bob", 3) in tiles(w)
-    assert w.library.next_undo() is None
+    assert w.library.edits.next_undo() is None
     when_dialog_shows(choose_name(qtbot, "Bob"))
     press(qtbot, view, Qt.Key.Key_M, CTRL)
     assert ("Bob", 7) in tiles(w) and "Ada" not in dict(tiles(w))
@@ -378,7 +378,7 @@ def test_merge_with_one_tile_says_so_and_logs_nothing(qtbot, people_window):
     press(qtbot, view, Qt.Key.Key_M, CTRL)
     assert w.status_label.text() == "Select two or more people to merge."
     assert tiles(w) == before
-    assert w.library.next_undo() == "Rename Unnamed to Dora"
+    assert w.library.edits.next_undo() == "Rename Unnamed to Dora"
     press(qtbot, view, Qt.Key.Key_Z, CTRL)  # undoes the naming, the one edit made
     assert "Dora" not in dict(tiles(w))
 
@@ -433,7 +433,7 @@ def test_a_refused_edit_is_a_message_not_a_traceback(qtbot, people_window, warni
     click_item(qtbot, view, row_of_name(w, "Ada"))
     click_item(qtbot, view, row_of_name(w, "Bob"), CTRL)
     ada, bob = (w.library.people(search=n)[0].id for n in ("Ada", "Bob"))
-    w.library.merge([ada, bob], name="Ada")  # another window merged them: Bob is gone
+    w.library.edits.merge([ada, bob], name="Ada")  # another window merged them: Bob is gone
     press(qtbot, view, Qt.Key.Key_H, CTRL)  # hide the two selected (stale) people
     assert shown and "no person with id" in shown[0]
     assert "no person with id" in w.status_label.text()
@@ -479,7 +479,7 @@ def test_every_button_and_action_runs_without_an_error(qtbot, people_window, mon
 
 def test_undo_and_redo_follow_the_library_after_a_regrouping(qtbot, people_window, monkeypatch):
     """An edit made elsewhere (the command line) meanwhile: the regrouping's refresh shows it."""
-    from photoface.store import Library
+    from photoface.library import Library
     from photoface.ui import main_window
 
     w = people_window
@@ -496,7 +496,7 @@ def test_undo_and_redo_follow_the_library_after_a_regrouping(qtbot, people_windo
 
     monkeypatch.setattr(main_window, "SettingsDialog", Accepting)
     with Library(w.library_path) as other:
-        other.rename(other.people(search="Bob")[0].id, "Robert")
+        other.edits.rename(other.people(search="Bob")[0].id, "Robert")
     settings = next(
         a for m in w.menuBar().actions() for a in m.menu().actions() if a.text() == "&Settings…"
     )

@@ -24,7 +24,7 @@ def open_window(qtbot, path, home, detector, embedder) -> MainWindow:
 
 
 def models_in(window) -> set[str]:
-    return {r[0] for r in window.library._q("SELECT DISTINCT model_id FROM faces")}
+    return {r[0] for r in window.library.query("SELECT DISTINCT model_id FROM faces")}
 
 
 @pytest.fixture

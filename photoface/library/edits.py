@@ -14,13 +14,20 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from photoface.errors import NotFoundError, PhotofaceError
+from photoface.library.db import Database, chunks, in_clause
+from photoface.library.people import (
+    drop_empty_auto_people,
+    face_ids_of,
+    last_person_id,
+    new_person,
+    person,
+    person_by_name,
+)
+from photoface.library.records import Person
 from photoface.names import clean_name
-
-if TYPE_CHECKING:
-    from photoface.store import Person
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +50,24 @@ class _Scope:
     people: set[int] = field(default_factory=set)
 
 
-def _marks(n: int) -> str:
-    return ",".join("?" * n)
+class Edits:
+    """The undoable edits on one open library (`library.edits`), and its undo log."""
 
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
-class EditsMixin:
-    """Undoable edits on a Library (needs its `conn`, `transaction`, `_q` and `person`)."""
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        return self.db.conn
 
-    conn: sqlite3.Connection
+    def _person(self, person_id: int) -> Person:
+        return person(self.db, person_id)
+
+    def _person_by_name(self, name: str) -> Person | None:
+        return person_by_name(self.db, name)
+
+    def _face_ids_of(self, person_id: int) -> list[int]:
+        return face_ids_of(self.db, person_id)
 
     # --- snapshots ----------------------------------------------------------------------------
 
@@ -59,15 +76,17 @@ class EditsMixin:
         so that a restore never points a face at a person it does not also restore."""
         faces = sorted(scope.faces)
         snap: dict[str, Any] = {"faces": {}, "people": {}, "rejections": []}
-        for chunk in _chunks(faces):
-            sql = "SELECT id, person_id, locked, removed FROM faces WHERE id IN ({})"
-            for fid, pid, locked, removed in self._q(sql.format(_marks(len(chunk))), chunk):
+        for chunk in chunks(faces):
+            sql = (
+                f"SELECT id, person_id, locked, removed FROM faces WHERE id {in_clause(len(chunk))}"
+            )
+            for fid, pid, locked, removed in self.db.query(sql, chunk):
                 snap["faces"][str(fid)] = [pid, locked, removed]
                 if pid is not None:
                     scope.people.add(int(pid))
         people = sorted(scope.people)
         for pid in people:
-            row = self._q("SELECT name, hidden FROM people WHERE id = ?", (pid,))
+            row = self.db.query("SELECT name, hidden FROM people WHERE id = ?", (pid,))
             snap["people"][str(pid)] = list(row[0]) if row else None
         snap["rejections"] = self._rejections_in(faces, people)
         snap["scope"] = {"faces": faces, "people": people}
@@ -75,10 +94,10 @@ class EditsMixin:
 
     def _rejections_in(self, faces: list[int], people: list[int]) -> list[list[int]]:
         rows: set[tuple[int, int]] = set()
-        sql = "SELECT face_id, person_id FROM rejections WHERE {} IN ({})"
+        sql = "SELECT face_id, person_id FROM rejections WHERE {} {}"
         for column, ids in (("face_id", faces), ("person_id", people)):
-            for chunk in _chunks(ids):
-                rows.update(self._q(sql.format(column, _marks(len(chunk))), chunk))
+            for chunk in chunks(ids):
+                rows.update(self.db.query(sql.format(column, in_clause(len(chunk))), chunk))
         return sorted([list(r) for r in rows])
 
     def _restore(self, c: sqlite3.Connection, snap: dict[str, Any]) -> None:
@@ -95,10 +114,10 @@ class EditsMixin:
             [(v[0], v[1], v[2], int(fid)) for fid, v in snap["faces"].items()],
         )
         scope = snap["scope"]
-        for chunk in _chunks(scope["faces"]):
-            c.execute(f"DELETE FROM rejections WHERE face_id IN ({_marks(len(chunk))})", chunk)
-        for chunk in _chunks(scope["people"]):
-            c.execute(f"DELETE FROM rejections WHERE person_id IN ({_marks(len(chunk))})", chunk)
+        for chunk in chunks(scope["faces"]):
+            c.execute(f"DELETE FROM rejections WHERE face_id {in_clause(len(chunk))}", chunk)
+        for chunk in chunks(scope["people"]):
+            c.execute(f"DELETE FROM rejections WHERE person_id {in_clause(len(chunk))}", chunk)
         c.executemany(
             "INSERT OR IGNORE INTO rejections(face_id, person_id) SELECT ?, ? "
             "WHERE EXISTS (SELECT 1 FROM people WHERE id = ?)",
@@ -107,13 +126,13 @@ class EditsMixin:
         for pid, v in snap["people"].items():
             if v is None:
                 c.execute("DELETE FROM people WHERE id = ?", (int(pid),))
-        _drop_empty_auto_people(c, [int(p) for p in snap["people"]])
+        drop_empty_auto_people(c, [int(p) for p in snap["people"]])
 
     @contextmanager
     def _edit(
         self, kind: str, description: str, faces: Iterable[int] = (), people: Iterable[int] = ()
     ) -> Iterator[_Scope]:
-        with self.transaction() as c:
+        with self.db.transaction() as c:
             scope = _Scope(set(faces), set(people))
             # A person in scope brings all its faces, read under the write lock: a face a scan
             # put into it a moment ago is then in the snapshot too, and undo reverts it.
@@ -122,7 +141,7 @@ class EditsMixin:
             before = self._snapshot(scope)
             last_id = last_person_id(c)
             yield scope
-            _drop_empty_auto_people(c, scope.people)
+            drop_empty_auto_people(c, scope.people)
             after = self._snapshot(scope)
             for pid in after["people"]:
                 if pid in before["people"]:
@@ -143,17 +162,14 @@ class EditsMixin:
 
     # --- the edits --------------------------------------------------------------------------
 
-    def _face_ids_of(self, person_id: int) -> list[int]:
-        return [r[0] for r in self._q("SELECT id FROM faces WHERE person_id = ?", (person_id,))]
-
     def _check_faces(self, face_ids: Sequence[int]) -> list[int]:
         ids = sorted({int(f) for f in face_ids})
         if not ids:
             raise PhotofaceError("no faces given")
         found = set()
-        for chunk in _chunks(ids):
-            found.update(r[0] for r in self._q(
-                f"SELECT id FROM faces WHERE id IN ({_marks(len(chunk))})", chunk))  # fmt: skip
+        for chunk in chunks(ids):
+            rows = self.db.query(f"SELECT id FROM faces WHERE id {in_clause(len(chunk))}", chunk)
+            found.update(r[0] for r in rows)
         missing = [f for f in ids if f not in found]
         if missing:
             raise NotFoundError(f"no face with id {', '.join(map(str, missing))}")
@@ -161,19 +177,19 @@ class EditsMixin:
 
     def rename(self, person_id: int, name: str | None) -> None:
         """Name a person (None: forget the name). Naming locks its faces to it."""
-        person = self.person(person_id)
+        person = self._person(person_id)
         name = clean_name(name) if name else None  # "" or None forgets the name
         if name:
             self._check_name_free(name, {person_id})
         faces = self._face_ids_of(person_id)
         what = f"Rename {person.label} to {name}" if name else f"Clear the name of {person.label}"
         with self._edit("rename", what, faces, [person_id]):
-            self.conn.execute("UPDATE people SET name = ? WHERE id = ?", (name, person_id))
+            self._conn.execute("UPDATE people SET name = ? WHERE id = ?", (name, person_id))
             if name:
-                self.conn.execute("UPDATE faces SET locked = 1 WHERE person_id = ?", (person_id,))
+                self._conn.execute("UPDATE faces SET locked = 1 WHERE person_id = ?", (person_id,))
 
     def _check_name_free(self, name: str, allowed: set[int]) -> None:
-        other = self.person_by_name(name)
+        other = self._person_by_name(name)
         if other is not None and other.id not in allowed:
             ids = " ".join(str(i) for i in sorted(allowed))
             raise PhotofaceError(
@@ -189,9 +205,9 @@ class EditsMixin:
         People with different names are merged only with `name` given (one of theirs or a new
         one): a merge never drops a name the user gave without being told which to keep.
         """
-        people = [self.person(p) for p in dict.fromkeys(int(p) for p in person_ids)]
+        people = [self._person(p) for p in dict.fromkeys(int(p) for p in person_ids)]
         if into is not None:
-            target = self.person(into)
+            target = self._person(into)
             if target.id not in {p.id for p in people}:
                 people.append(target)
         if len(people) < 2:
@@ -211,46 +227,46 @@ class EditsMixin:
         what = f"Merge {', '.join(p.label for p in others)} into {name or target.label}"
         with self._edit("merge", what, faces, [p.id for p in people]):
             ids = [p.id for p in others]
-            m = _marks(len(ids))
-            self.conn.execute(
-                f"UPDATE faces SET person_id = ?, locked = 1 WHERE person_id IN ({m})",
+            ids_in = in_clause(len(ids))
+            self._conn.execute(
+                f"UPDATE faces SET person_id = ?, locked = 1 WHERE person_id {ids_in}",
                 (target.id, *ids),
             )
-            self.conn.execute("UPDATE faces SET locked = 1 WHERE person_id = ?", (target.id,))
-            self.conn.execute(
-                f"UPDATE OR IGNORE rejections SET person_id = ? WHERE person_id IN ({m})",
+            self._conn.execute("UPDATE faces SET locked = 1 WHERE person_id = ?", (target.id,))
+            self._conn.execute(
+                f"UPDATE OR IGNORE rejections SET person_id = ? WHERE person_id {ids_in}",
                 (target.id, *ids),
             )
             # The merge puts every face of these people in the target: a "not the target" said
             # of one of them before is overruled by this newer word (undo brings it back).
-            for chunk in _chunks(faces):
-                self.conn.execute(
-                    f"DELETE FROM rejections WHERE person_id = ? AND face_id IN "
-                    f"({_marks(len(chunk))})",
+            for chunk in chunks(faces):
+                faces_in = in_clause(len(chunk))
+                self._conn.execute(
+                    f"DELETE FROM rejections WHERE person_id = ? AND face_id {faces_in}",
                     (target.id, *chunk),
                 )
-            self.conn.execute(f"DELETE FROM people WHERE id IN ({m})", ids)
-            self.conn.execute("UPDATE people SET name = ? WHERE id = ?", (name, target.id))
+            self._conn.execute(f"DELETE FROM people WHERE id {ids_in}", ids)
+            self._conn.execute("UPDATE people SET name = ? WHERE id = ?", (name, target.id))
         return target.id
 
     def move_faces(self, face_ids: Sequence[int], person_id: int | None) -> int:
         """Put faces into a person (None: a new one), locked there; returns the person's id."""
         ids = self._check_faces(face_ids)
-        target = self.person(person_id) if person_id is not None else None
+        target = self._person(person_id) if person_id is not None else None
         label = target.label if target else "a new person"
         declared = [target.id] if target else []
         with self._edit("move", f"Move {len(ids)} face(s) to {label}", ids, declared) as scope:
             if target is None:
-                person_id = new_person(self.conn)
+                person_id = new_person(self._conn)
             scope.people.add(int(person_id))
-            for chunk in _chunks(ids):
-                m = _marks(len(chunk))
-                self.conn.execute(
-                    f"UPDATE faces SET person_id = ?, locked = 1, removed = 0 WHERE id IN ({m})",
+            for chunk in chunks(ids):
+                ids_in = in_clause(len(chunk))
+                self._conn.execute(
+                    f"UPDATE faces SET person_id = ?, locked = 1, removed = 0 WHERE id {ids_in}",
                     (person_id, *chunk),
                 )
-                self.conn.execute(
-                    f"DELETE FROM rejections WHERE person_id = ? AND face_id IN ({m})",
+                self._conn.execute(
+                    f"DELETE FROM rejections WHERE person_id = ? AND face_id {ids_in}",
                     (person_id, *chunk),
                 )
         return int(person_id)
@@ -258,44 +274,46 @@ class EditsMixin:
     def reject(self, face_ids: Sequence[int], person_id: int) -> None:
         """ "Not this person": the faces leave it and never come back to it."""
         ids = self._check_faces(face_ids)
-        person = self.person(person_id)
+        person = self._person(person_id)
         with self._edit("reject", f"{len(ids)} face(s) are not {person.label}", ids, [person_id]):
-            for chunk in _chunks(ids):
-                m = _marks(len(chunk))
-                self.conn.execute(
+            for chunk in chunks(ids):
+                ids_in = in_clause(len(chunk))
+                self._conn.execute(
                     f"UPDATE faces SET person_id = NULL, locked = 0 "
-                    f"WHERE person_id = ? AND id IN ({m})",
+                    f"WHERE person_id = ? AND id {ids_in}",
                     (person_id, *chunk),
                 )
-            self.conn.executemany(
+            self._conn.executemany(
                 "INSERT OR IGNORE INTO rejections(face_id, person_id) VALUES (?, ?)",
                 [(f, person_id) for f in ids],
             )
 
     def hide(self, person_id: int, hidden: bool = True) -> None:
         """Hide a person (a stranger) or show it again; hiding keeps its faces together."""
-        person = self.person(person_id)
+        person = self._person(person_id)
         what = f"{'Hide' if hidden else 'Show'} {person.label}"
         faces = self._face_ids_of(person_id)
         with self._edit("hide", what, faces, [person_id]):
-            self.conn.execute("UPDATE people SET hidden = ? WHERE id = ?", (int(hidden), person_id))
+            self._conn.execute(
+                "UPDATE people SET hidden = ? WHERE id = ?", (int(hidden), person_id)
+            )
             if hidden:
-                self.conn.execute("UPDATE faces SET locked = 1 WHERE person_id = ?", (person_id,))
+                self._conn.execute("UPDATE faces SET locked = 1 WHERE person_id = ?", (person_id,))
 
     def remove_faces(self, face_ids: Sequence[int]) -> None:
         """Not a face at all (a false detection): hidden everywhere, kept for undo."""
         ids = self._check_faces(face_ids)
         with self._edit("remove", f"Remove {len(ids)} face(s)", ids):
-            for chunk in _chunks(ids):
-                self.conn.execute(
-                    f"UPDATE faces SET removed = 1 WHERE id IN ({_marks(len(chunk))})", chunk
+            for chunk in chunks(ids):
+                self._conn.execute(
+                    f"UPDATE faces SET removed = 1 WHERE id {in_clause(len(chunk))}", chunk
                 )
 
     def assign_names(self, names: dict[str, Sequence[int]]) -> dict[str, int]:
         """Put faces into people by name (existing, else new), locked there: one undoable edit.
         Returns name -> person id."""
         ids = self._check_faces([f for fs in names.values() for f in fs])
-        existing = {n: self.person_by_name(n) for n in names}
+        existing = {n: self._person_by_name(n) for n in names}
         people = [p.id for p in existing.values() if p is not None]
         out: dict[str, int] = {}
         what = f"Name {len(ids)} face(s) from sidecars ({len(names)} people)"
@@ -303,19 +321,19 @@ class EditsMixin:
             for name, faces in names.items():
                 person = existing[name]
                 if person is None:
-                    pid = new_person(self.conn, name)
+                    pid = new_person(self._conn, name)
                 else:
                     pid = person.id
                 scope.people.add(pid)
                 out[name] = pid
-                for chunk in _chunks(list(faces)):
-                    m = _marks(len(chunk))
-                    self.conn.execute(
-                        f"UPDATE faces SET person_id = ?, locked = 1 WHERE id IN ({m})",
+                for chunk in chunks(list(faces)):
+                    ids_in = in_clause(len(chunk))
+                    self._conn.execute(
+                        f"UPDATE faces SET person_id = ?, locked = 1 WHERE id {ids_in}",
                         (pid, *chunk),
                     )
-                    self.conn.execute(
-                        f"DELETE FROM rejections WHERE person_id = ? AND face_id IN ({m})",
+                    self._conn.execute(
+                        f"DELETE FROM rejections WHERE person_id = ? AND face_id {ids_in}",
                         (pid, *chunk),
                     )
         return out
@@ -324,7 +342,7 @@ class EditsMixin:
 
     def undo(self) -> str | None:
         """Undo the latest edit; returns what was undone, or None when there is nothing."""
-        with self.transaction() as c:
+        with self.db.transaction() as c:
             row = c.execute(
                 "SELECT id, description, before FROM ops WHERE undone = 0 ORDER BY id DESC LIMIT 1"
             ).fetchone()
@@ -335,7 +353,7 @@ class EditsMixin:
             return str(row[1])
 
     def redo(self) -> str | None:
-        with self.transaction() as c:
+        with self.db.transaction() as c:
             row = c.execute(
                 "SELECT id, description, after FROM ops WHERE undone = 1 ORDER BY id LIMIT 1"
             ).fetchone()
@@ -354,71 +372,16 @@ class EditsMixin:
 
     def next_undo(self) -> str | None:
         """What `undo` would undo now (None: nothing)."""
-        row = self._q("SELECT description FROM ops WHERE undone = 0 ORDER BY id DESC LIMIT 1")
+        row = self.db.query("SELECT description FROM ops WHERE undone = 0 ORDER BY id DESC LIMIT 1")
         return str(row[0][0]) if row else None
 
     def next_redo(self) -> str | None:
         """What `redo` would redo now (None: nothing)."""
-        row = self._q("SELECT description FROM ops WHERE undone = 1 ORDER BY id LIMIT 1")
+        row = self.db.query("SELECT description FROM ops WHERE undone = 1 ORDER BY id LIMIT 1")
         return str(row[0][0]) if row else None
 
     def undo_history(self, limit: int = 20) -> list[tuple[int, str, bool]]:
-        rows = self._q("SELECT id, description, undone FROM ops ORDER BY id DESC LIMIT ?", (limit,))
+        rows = self.db.query(
+            "SELECT id, description, undone FROM ops ORDER BY id DESC LIMIT ?", (limit,)
+        )
         return [(r[0], r[1], bool(r[2])) for r in rows]
-
-    if TYPE_CHECKING:  # provided by Library
-
-        def _q(self, sql: str, args: Sequence[object] = ()) -> list[tuple]: ...
-        def transaction(self) -> Any: ...
-        def person(self, person_id: int) -> Person: ...
-        def person_by_name(self, name: str) -> Person | None: ...
-
-
-LAST_PERSON_ID = "last_person_id"
-
-# An automatic person (no name, not hidden, no "not this person" against it) exists only
-# through its faces; one left with none is gone, as a regroup would leave it.
-EMPTY_AUTO_PEOPLE = (
-    "DELETE FROM people WHERE name IS NULL AND hidden = 0 AND {where} "
-    "AND NOT EXISTS (SELECT 1 FROM faces f WHERE f.person_id = people.id) "
-    "AND NOT EXISTS (SELECT 1 FROM rejections r WHERE r.person_id = people.id)"
-)
-
-
-def _drop_empty_auto_people(c: sqlite3.Connection, people: Iterable[int]) -> None:
-    for chunk in _chunks(sorted(people)):
-        c.execute(EMPTY_AUTO_PEOPLE.format(where=f"id IN ({_marks(len(chunk))})"), chunk)
-
-
-def last_person_id(c: sqlite3.Connection) -> int:
-    """The highest person id ever given out in this library (0: none yet), inside the
-    caller's transaction. A library from before this mark was kept learns it once from its
-    people and its undo log, which may still name people deleted since."""
-    row = c.execute("SELECT value FROM meta WHERE key = ?", (LAST_PERSON_ID,)).fetchone()
-    top = int(c.execute("SELECT coalesce(max(id), 0) FROM people").fetchone()[0])
-    if row is not None:
-        return max(int(row[0]), top)
-    for before, after in c.execute("SELECT before, after FROM ops"):
-        for snap in (json.loads(before), json.loads(after)):
-            ids = [int(p) for p in snap.get("people", {})]
-            ids += [int(v[0]) for v in snap.get("faces", {}).values() if v and v[0] is not None]
-            ids += [int(r[1]) for r in snap.get("rejections", [])]
-            top = max([top, *ids])
-    c.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (LAST_PERSON_ID, str(top)))
-    return top
-
-
-def new_person(c: sqlite3.Connection, name: str | None = None) -> int:
-    """Create a person with an id never used before in this library, inside the caller's
-    transaction. SQLite would hand out a deleted top id again, and an undo that restores the
-    old person would then write onto someone else."""
-    pid = last_person_id(c) + 1
-    c.execute("INSERT INTO people(id, name, created_at) VALUES (?, ?, ?)", (pid, name, time.time()))
-    c.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (LAST_PERSON_ID, str(pid)))
-    return pid
-
-
-def _chunks(ids: Sequence[int], size: int = 500) -> Iterator[list[int]]:
-    ids = list(ids)
-    for i in range(0, len(ids), size):
-        yield ids[i : i + size]

@@ -1,0 +1,59 @@
+"""What grouping reads from the library, and its result written back."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import numpy as np
+
+from photoface.library.db import Database, in_clause
+from photoface.library.faces import LIVE
+from photoface.library.people import drop_empty_auto_people, new_person
+from photoface.library.records import ClusterInput
+
+log = logging.getLogger(__name__)
+
+
+def cluster_input(db: Database, model_ids: Iterable[str]) -> ClusterInput:
+    """The live faces with a vector of one of `model_ids`, what the user said about them, and
+    the people the user named."""
+    ok = list(model_ids)
+    rows = db.query(
+        "SELECT id, photo_id, embedding, coalesce(person_id, -1), locked, quality "
+        f"FROM faces f WHERE {LIVE} AND embedding IS NOT NULL AND model_id {in_clause(len(ok))} "
+        "ORDER BY id",
+        ok,
+    )
+    n = len(rows)
+    dim = len(rows[0][2]) if n else 0
+    emb = np.frombuffer(b"".join(r[2] for r in rows), np.int8).reshape(n, dim)
+    rej = [(f, p) for f, p in db.query("SELECT face_id, person_id FROM rejections")]
+    named = {r[0] for r in db.query("SELECT id FROM people WHERE name IS NOT NULL")}
+    return ClusterInput(
+        face_ids=np.array([r[0] for r in rows], np.int64),
+        photo_ids=np.array([r[1] for r in rows], np.int64),
+        embeddings=emb,
+        person_ids=np.array([r[3] for r in rows], np.int64),
+        locked=np.array([bool(r[4]) for r in rows], bool),
+        quality=np.array([r[5] for r in rows], np.float32),
+        rejections=rej,
+        named=named,
+    )
+
+
+def write_clustering(db: Database, face_ids: np.ndarray, labels: np.ndarray) -> None:
+    """Store a clustering of the unlocked faces; `labels` holds person ids (existing ones
+    kept), negative numbers for new clusters (one new person each) and 0 for unsorted."""
+    with db.transaction() as c:
+        new_ids: dict[int, int] = {}
+        for lab in sorted({int(v) for v in labels if v < 0}):
+            new_ids[lab] = new_person(c)
+        rows = []
+        for f, lab in zip(face_ids.tolist(), labels.tolist(), strict=True):
+            pid = new_ids[lab] if lab < 0 else (lab or None)
+            rows.append((pid, f))
+        c.executemany("UPDATE faces SET person_id = ? WHERE id = ? AND locked = 0", rows)
+        # Auto people that lost every face go; named or hidden ones stay for the user, and so
+        # do those a face was said not to be (deleting them would forget that "no").
+        drop_empty_auto_people(c, None)
