@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -157,8 +158,13 @@ def test_distributed_training_with_two_cpu_processes(tmp_path):
     assert run("training.prepare", "--data", str(data), "--cache-dir", str(cache),
                "--workers", "1").returncode == 0  # fmt: skip
     env = dict(os.environ, OMP_NUM_THREADS="1")
+    # A port the OS says is free now: a fixed one fails when another run (a second checkout's
+    # suite, a real training run) holds it.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
     r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
-                        "--master-port", "29533", "-m", "training.train", "--preset", "small",
+                        "--master-port", port, "-m", "training.train", "--preset", "small",
                         "--distill", "0", "--data", str(data), "--cache-dir", str(cache),
                         "--name", "ddp"], cwd=ROOT, capture_output=True, text=True, env=env,
                        timeout=600)  # fmt: skip
