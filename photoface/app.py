@@ -46,8 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     def excepthook(kind, value, tb) -> None:  # bugs: a dialog and the log, never a silent exit
         text = "".join(traceback.format_exception(kind, value, tb))
         log.error("unexpected error:\n%s", text)
-        QMessageBox.critical(None, "photoface: unexpected error",
-                             f"{value}\n\nDetails are in {log_path}.")  # fmt: skip
+        QMessageBox.critical(
+            None, "photoface: unexpected error", f"{value}\n\nDetails are in {log_path}."
+        )
 
     sys.excepthook = excepthook
     try:
@@ -69,8 +70,9 @@ def main(argv: list[str] | None = None) -> int:
             break
         except LibraryError as e:
             QMessageBox.warning(None, "photoface", f"{e}\n\nChoose another library file.")
-            chosen, _ = QFileDialog.getSaveFileName(None, "Library file", str(library),
-                                                    "photoface library (*.sqlite3)")  # fmt: skip
+            chosen, _ = QFileDialog.getSaveFileName(
+                None, "Library file", str(library), "photoface library (*.sqlite3)"
+            )
             if not chosen:
                 return 1
             library = Path(chosen)

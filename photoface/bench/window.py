@@ -80,14 +80,15 @@ def main(argv: list[str] | None = None) -> int:
         t_unsorted = time.perf_counter() - t
         n_unsorted = w.faces_model.rowCount()
         t_u, u_pages = scroll(w.person_page.view)
-        print(f"{args.faces} faces, {rows} people: window open + first paint {t_open:.2f}s; "
-              f"people grid scrolled in {pages} pages, {1000 * t_people / max(pages, 1):.1f} ms "
-              f"a page; filter 'Person 1' -> {matched} people in {1000 * t_filter:.0f} ms; "
-              f"biggest person ({biggest.face_count} faces) opened in {1000 * t_person:.0f} ms, "
-              f"scrolled {face_pages} pages at {1000 * t_faces / max(face_pages, 1):.1f} ms a "
-              f"page; unsorted ({n_unsorted} faces) opened in {1000 * t_unsorted:.0f} ms, "
-              f"scrolled {u_pages} pages at {1000 * t_u / max(u_pages, 1):.1f} ms a page"
-        )  # fmt: skip
+        print(
+            f"{args.faces} faces, {rows} people: window open + first paint {t_open:.2f}s; "
+            f"people grid scrolled in {pages} pages, {1000 * t_people / max(pages, 1):.1f} ms "
+            f"a page; filter 'Person 1' -> {matched} people in {1000 * t_filter:.0f} ms; "
+            f"biggest person ({biggest.face_count} faces) opened in {1000 * t_person:.0f} ms, "
+            f"scrolled {face_pages} pages at {1000 * t_faces / max(face_pages, 1):.1f} ms a "
+            f"page; unsorted ({n_unsorted} faces) opened in {1000 * t_unsorted:.0f} ms, "
+            f"scrolled {u_pages} pages at {1000 * t_u / max(u_pages, 1):.1f} ms a page"
+        )
         w.close()
     return 0
 

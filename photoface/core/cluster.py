@@ -67,8 +67,9 @@ def knn_edges(
     return a[first], b[first], (2.0 - 2.0 * sv[first]).astype(np.float32)
 
 
-def _top_k(q: np.ndarray, qi: np.ndarray, x: np.ndarray, xi: np.ndarray | None, k: int,
-           min_sim: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+def _top_k(
+    q: np.ndarray, qi: np.ndarray, x: np.ndarray, xi: np.ndarray | None, k: int, min_sim: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For query rows q (ids qi) against rows x (ids xi, or 0..), the best k with sim >= min."""
     sim = q @ x.T
     ids = np.arange(len(x)) if xi is None else xi
@@ -93,8 +94,7 @@ def _ivf_parts(x: np.ndarray, k: int, min_sim: float, probe: int = 12, seed: int
         empty = np.linalg.norm(sums, axis=1) < 1e-6
         sums[empty] = cent[empty]
         cent = sums / np.linalg.norm(sums, axis=1, keepdims=True)
-    lists = np.concatenate([np.argmax(x[s : s + 8192] @ cent.T, axis=1)
-                            for s in range(0, n, 8192)])  # fmt: skip
+    lists = np.concatenate([np.argmax(x[s : s + 8192] @ cent.T, axis=1) for s in range(0, n, 8192)])
     order = np.argsort(lists, kind="stable")
     bounds = np.searchsorted(lists[order], np.arange(n_lists + 1))
     members = [order[bounds[i] : bounds[i + 1]] for i in range(n_lists)]
@@ -112,8 +112,9 @@ def _ivf_parts(x: np.ndarray, k: int, min_sim: float, probe: int = 12, seed: int
 class _Clusters:
     """Union of faces with the sums, photo sets and constraints average linkage needs."""
 
-    def __init__(self, x: np.ndarray, photo_ids: np.ndarray, tags: np.ndarray,
-                 forbidden: dict[int, set[int]]) -> None:  # fmt: skip
+    def __init__(
+        self, x: np.ndarray, photo_ids: np.ndarray, tags: np.ndarray, forbidden: dict[int, set[int]]
+    ) -> None:
         n = len(x)
         self.parent = np.arange(n)
         self.sum = x.astype(np.float32)
@@ -217,9 +218,14 @@ def _edge_dists(cl: _Clusters, a: np.ndarray, b: np.ndarray, chunk: int = 65536)
     return out
 
 
-def _mutual_rounds(cl: _Clusters, a: np.ndarray, b: np.ndarray, threshold: float,
-                   min_share: float = 0.02, max_rounds: int = 100
-                   ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def _mutual_rounds(
+    cl: _Clusters,
+    a: np.ndarray,
+    b: np.ndarray,
+    threshold: float,
+    min_share: float = 0.02,
+    max_rounds: int = 100,
+) -> tuple[np.ndarray, np.ndarray]:
     """Vectorised rounds before the one-pair-at-a-time loop: every two clusters that are each
     other's nearest neighbour within the threshold merge at once. Average linkage is reducible
     (a merge never brings a third cluster closer than the nearer of the two was), so these
@@ -269,8 +275,9 @@ def _sorted_unique(keys: np.ndarray) -> np.ndarray:
     return keys[np.concatenate([[True], keys[1:] != keys[:-1]])] if keys.size else keys
 
 
-def _cluster_edges(cl: _Clusters, a: np.ndarray, b: np.ndarray, blocked: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+def _cluster_edges(
+    cl: _Clusters, a: np.ndarray, b: np.ndarray, blocked: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Face-level (or stale) edges as edges between current clusters, minus blocked pairs."""
     n = len(cl.parent)
     root = _roots(cl.parent)

@@ -64,8 +64,8 @@ class PhotoView(QWidget):
             return
         k, ox, oy = self._layout()
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        p.drawPixmap(QRectF(ox, oy, self._pixmap.width() * k, self._pixmap.height() * k),
-                     self._pixmap, QRectF(self._pixmap.rect()))  # fmt: skip
+        target = QRectF(ox, oy, self._pixmap.width() * k, self._pixmap.height() * k)
+        p.drawPixmap(target, self._pixmap, QRectF(self._pixmap.rect()))
         font = QFont(self.font())
         font.setBold(True)
         p.setFont(font)
