@@ -42,8 +42,9 @@ class Inception(nn.Module):
     """Branches: 1x1; 1x1 -> 3x3; 1x1 -> 3x3 -> 3x3 (the 5x5); pool -> 1x1. With stride 2 the
     1x1 branch is dropped and the pool branch passes through (NN4's 3c / 4e)."""
 
-    def __init__(self, cin: int, b1: int, r3: int, b3: int, r5: int, b5: int, bp: int,
-                 stride: int = 1) -> None:  # fmt: skip
+    def __init__(
+        self, cin: int, b1: int, r3: int, b3: int, r5: int, b5: int, bp: int, stride: int = 1
+    ) -> None:
         super().__init__()
         self.stride = stride
         self.b1 = conv_bn(cin, b1, 1) if b1 and stride == 1 else None
