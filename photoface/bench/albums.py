@@ -32,6 +32,7 @@ import numpy as np
 from photoface.core.cluster import UNSORTED, ClusterParams, agglomerate, pairs_in_same_photo
 from photoface.core.detect import make_detector
 from photoface.core.embed import Embedder, dequantize, load_default_embedder
+from photoface.core.grouping import NO_PERSON
 from photoface.core.pipeline import list_photos
 from photoface.jobs import drain, recluster, scan
 from photoface.library import Library
@@ -220,7 +221,7 @@ def run_app_grouping(
     """The app's own recluster, read back as a label per face (UNSORTED for none)."""
     recluster(lib, embedder.info, params)
     ci = lib.cluster_input([embedder.info.model_id])
-    return np.where(ci.person_ids >= 0, ci.person_ids, UNSORTED)
+    return np.where(ci.person_ids != NO_PERSON, ci.person_ids, UNSORTED)
 
 
 def other_method(s: Scanned, method: str, threshold: float, min_size: int) -> np.ndarray:

@@ -13,6 +13,10 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QAbstractItemView
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         view = w.people_page.view
         rows = w.people_model.rowCount()
 
-        def scroll(v) -> tuple[float, int]:
+        def scroll(v: QAbstractItemView) -> tuple[float, int]:
             bar = v.verticalScrollBar()
             t = time.perf_counter()
             v.doItemsLayout()  # a freshly reset model lays out lazily; count that in the time

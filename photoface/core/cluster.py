@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import heapq
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 log = logging.getLogger(__name__)
 
-UNSORTED = -1
+UNSORTED = -1  # the label of a face in no person
+NO_TAG = -1  # the tag of a row the user pinned to no person
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,9 @@ def _top_k(
     return np.broadcast_to(qi[:, None], part.shape)[keep], ids[part[keep]], psim[keep]
 
 
-def _ivf_parts(x: np.ndarray, k: int, min_sim: float, probe: int = 12, seed: int = 0):
+def _ivf_parts(
+    x: np.ndarray, k: int, min_sim: float, probe: int = 12, seed: int = 0
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     n = len(x)
     rng = np.random.default_rng(seed)
     n_lists = int(4 * np.sqrt(n))
@@ -126,9 +129,9 @@ class _Clusters:
 
     def can_merge(self, a: int, b: int) -> bool:
         ta, tb = self.tag[a], self.tag[b]
-        if ta >= 0 and tb >= 0 and ta != tb:
+        if ta != NO_TAG and tb != NO_TAG and ta != tb:
             return False  # two people the user made are merged by the user alone
-        if ta >= 0 and ta in self.forbidden[b] or tb >= 0 and tb in self.forbidden[a]:
+        if ta != NO_TAG and ta in self.forbidden[b] or tb != NO_TAG and tb in self.forbidden[a]:
             return False  # "not this person"
         small, big = sorted((self.photos[a], self.photos[b]), key=len)
         return small.isdisjoint(big)  # two faces of one photo are two people
@@ -143,7 +146,7 @@ class _Clusters:
             self.photos[keep], self.photos[gone] = self.photos[gone], self.photos[keep]
         self.photos[keep] |= self.photos[gone]
         self.forbidden[keep] |= self.forbidden[gone]
-        self.tag[keep] = self.tag[keep] if self.tag[keep] >= 0 else self.tag[gone]
+        self.tag[keep] = self.tag[keep] if self.tag[keep] != NO_TAG else self.tag[gone]
         self.photos[gone] = set()
         self.forbidden[gone] = set()
         return keep
@@ -173,19 +176,20 @@ def agglomerate(
 ) -> np.ndarray:
     """Cluster unit rows of `x`; returns a root index per row (rows sharing it are one cluster).
 
-    `tags[i] >= 0` pins row i to a user-made person: rows with one tag start as one cluster and
-    clusters with different tags never merge. `forbidden[i]` is the set of tags row i must never
-    join ("not this person"). Rows from one photo never end up together unless their tag says so.
+    `tags[i]` (NO_TAG for none) pins row i to a user-made person: rows with one tag start as one
+    cluster and clusters with different tags never merge. `forbidden[i]` is the set of tags row i
+    must never join ("not this person"). Rows from one photo never end up together unless their
+    tag says so.
     Every constraint only grows with a cluster, so a pair kept apart once stays apart. Face
     quality plays no part here: `ClusterParams.is_person` decides which clusters are people.
     """
     n = len(x)
     x = np.asarray(x, dtype=np.float32)
-    tags = np.full(n, -1, np.int64) if tags is None else np.asarray(tags, np.int64)
+    tags = np.full(n, NO_TAG, np.int64) if tags is None else np.asarray(tags, np.int64)
     cl = _Clusters(x, np.asarray(photo_ids), tags, forbidden or {})
     if n == 0:
         return np.zeros(0, np.int64)
-    for tag in np.unique(tags[tags >= 0]):  # what the user put together stays together
+    for tag in np.unique(tags[tags != NO_TAG]):  # what the user put together stays together
         members = np.nonzero(tags == tag)[0]
         root = int(members[0])
         for m in members[1:]:
