@@ -21,10 +21,14 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from training.data import default_cache_dir, default_data_dir, lfw_pairs
+
+if TYPE_CHECKING:
+    from torch import nn
 
 FAR_TARGET = 1e-3
 
@@ -117,7 +121,7 @@ def onnx_embedder(path: Path) -> Callable[[np.ndarray], np.ndarray]:
     return e.embed
 
 
-def torch_embedder(model, flip: bool = False) -> Callable[[np.ndarray], np.ndarray]:
+def torch_embedder(model: nn.Module, flip: bool = False) -> Callable[[np.ndarray], np.ndarray]:
     import torch
 
     from training.augment import to_tensor

@@ -174,7 +174,13 @@ def train_command(cfg: dict) -> str:
     return " ".join(["python -m training.train", *args])
 
 
-def mixed_figures(model, partners: list[Path], others: list[Path], args, figures: dict) -> set[str]:
+def mixed_figures(
+    model: torch.nn.Module,
+    partners: list[Path],
+    others: list[Path],
+    args: argparse.Namespace,
+    figures: dict,
+) -> set[str]:
     """Score old-vs-new LFW pairs (one face embedded by each model) into `figures`; the ids of
     `others` whose mixed pairs score at least the older model's own accuracy (compatible)."""
     from photoface.core.embed import OnnxEmbedder

@@ -8,6 +8,7 @@ which this CPU runs about twice as fast per image (an ablation, see README).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -179,7 +180,12 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def forward_once(model: nn.Module, kinds: tuple[type, ...], hook, size: int = 96) -> None:
+def forward_once(
+    model: nn.Module,
+    kinds: tuple[type, ...],
+    hook: Callable[[nn.Module, tuple, torch.Tensor], None],
+    size: int = 96,
+) -> None:
     """One eval-mode pass of a blank face with `hook(module, inputs, output)` on every module
     of `kinds`, in the order forward() calls them; the model's mode is restored."""
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, kinds)]

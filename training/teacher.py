@@ -25,11 +25,15 @@ import zipfile
 from dataclasses import dataclass
 from multiprocessing import Pool
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from training.data import default_cache_dir
 from training.options import parse_config
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +117,7 @@ def loadable(model_bytes: bytes) -> bytes:
     return model.SerializeToString()
 
 
-def sface_session(path: Path, threads: int = 1):
+def sface_session(path: Path, threads: int = 1) -> ort.InferenceSession:
     import onnxruntime as ort
 
     opts = ort.SessionOptions()

@@ -26,9 +26,8 @@ try:  # HEIC/HEIF from phones; optional, the rest works without it
 except ImportError:  # pragma: no cover - depends on the platform's wheels
     HEIF_EXTENSIONS = set()
 
-IMAGE_EXTENSIONS = {
-    ".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif",
-} | HEIF_EXTENSIONS  # fmt: skip
+PILLOW_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"}
+IMAGE_EXTENSIONS = PILLOW_EXTENSIONS | HEIF_EXTENSIONS
 
 # Past this many pixels a file is refused as a likely decompression bomb (a 20,000 x 12,500
 # panorama still passes). Pillow's own check is set to the same figure.
