@@ -199,3 +199,14 @@ def test_scan_finds_the_face_in_each_format_at_the_jpeg_box(tmp_path, with_model
         # Detection on the 480 px preview or demosaic moves the box by up to ~2% of the width;
         # a box not mapped back (scale 1) or turned the wrong way is off by hundreds of pixels.
         assert np.abs(np.array(box) - truth).max() < 0.03 * 960, (name, box, truth)
+
+
+def test_the_format_benchmark_prints_a_row_per_format(capsys):
+    needs("rawpy", "pidng", "tifffile", "imagecodecs", "pillow_jxl")
+    needs_avif()
+    assert formats.main(["--size", "96x64", "--repeat", "1", "--preview-side", "64"]) == 0
+    rows = capsys.readouterr().out.splitlines()[1:]
+    names = ["JPEG", "AVIF", "JPEG XL", "WebP", "PNG", "DNG, 64 px preview", "DNG, no preview"]
+    assert [r.strip().split("  ")[0] for r in rows] == names
+    assert all(" ms " in r and "x JPEG" in r for r in rows), rows
+    assert "decoded to 64x43" in rows[-2] and "decoded to 48x32" in rows[-1]
