@@ -28,7 +28,10 @@ try:  # HEIC/HEIF from phones; optional, the rest works without it
 except ImportError:  # pragma: no cover - depends on the platform's wheels
     HEIF_EXTENSIONS = set()
 
-try:  # JPEG XL; optional like HEIF (a Rust wheel)
+# JPEG XL; optional like HEIF (a Rust wheel). libjxl turns the pixels by the codestream's
+# orientation and its writers then reset the Exif one to 1, so the EXIF orientation we apply is
+# left only by writers that set nothing else (this plugin's own).
+try:
     import pillow_jxl  # noqa: F401  (registers the JXL format with Pillow)
 
     JXL_EXTENSIONS = {".jxl"}

@@ -14,7 +14,10 @@ from photoface.errors import ImageError
 
 log = logging.getLogger(__name__)
 
-try:  # LibRaw's wheels cover the desktop platforms; without them RAW files are not listed
+# LibRaw's wheels cover the desktop platforms; without them RAW files are not listed. Its build
+# uses OpenMP, which is not fork-safe: worker processes that decode RAW files should be started
+# with "spawn" or "forkserver" (rawpy warns in a forked child).
+try:
     import rawpy
 
     RAW_EXTENSIONS = set(".cr2 .cr3 .nef .nrw .arw .dng .orf .rw2 .raf .pef .srw".split())
