@@ -89,7 +89,7 @@ def stages(
         for i, f in enumerate(files):
             t0 = time.perf_counter()
             data = imaging.read_file(f)
-            loaded = imaging.decode_image(data, max_side)
+            loaded = imaging.decode_image(data, max_side, is_raw=imaging.is_raw_path(f))
             t1 = time.perf_counter()
             dets = detector.detect(loaded.rgb)
             t2 = time.perf_counter()

@@ -1,4 +1,5 @@
-"""Open photo files as RGB arrays: EXIF orientation, reduced-size JPEG decode, hard limits."""
+"""Open photo files as RGB arrays: EXIF orientation, reduced-size JPEG decode, RAW previews,
+hard limits."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError, features
 
 from photoface import fileio
+from photoface.core import raw
 from photoface.errors import ImageError
 
 log = logging.getLogger(__name__)
@@ -26,8 +28,22 @@ try:  # HEIC/HEIF from phones; optional, the rest works without it
 except ImportError:  # pragma: no cover - depends on the platform's wheels
     HEIF_EXTENSIONS = set()
 
+# JPEG XL; optional like HEIF (a Rust wheel). libjxl turns the pixels by the codestream's
+# orientation and its writers then reset the Exif one to 1, so the EXIF orientation we apply is
+# left only by writers that set nothing else (this plugin's own).
+try:
+    import pillow_jxl  # noqa: F401  (registers the JXL format with Pillow)
+
+    JXL_EXTENSIONS = {".jxl"}
+except ImportError:  # pragma: no cover - depends on the platform's wheels
+    JXL_EXTENSIONS = set()
+
+# Pillow's wheels (11.3 on) read AVIF themselves.
+AVIF_EXTENSIONS = {".avif"} if features.check("avif") else set()
+
 PILLOW_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"}
 IMAGE_EXTENSIONS = PILLOW_EXTENSIONS | HEIF_EXTENSIONS
+IMAGE_EXTENSIONS |= AVIF_EXTENSIONS | JXL_EXTENSIONS | raw.RAW_EXTENSIONS
 
 # Past this many pixels a file is refused as a likely decompression bomb (a 20,000 x 12,500
 # panorama still passes). Pillow's own check is set to the same figure.
@@ -53,6 +69,11 @@ class LoadedImage:
 
 def is_image_path(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS
+
+
+def is_raw_path(path: Path | str) -> bool:
+    """A camera RAW file, by its name: TIFF-based RAWs would otherwise open as their thumbnail."""
+    return Path(path).suffix.lower() in raw.RAW_EXTENSIONS
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:
@@ -100,11 +121,15 @@ def content_hash(data: bytes) -> str:
 
 def load_image(path: Path | str, max_side: int | None = DEFAULT_MAX_SIDE) -> LoadedImage:
     """Decode the file at `path` (see decode_image)."""
-    return decode_image(read_file(path), max_side)
+    return decode_image(read_file(path), max_side, is_raw=is_raw_path(path))
 
 
-def decode_image(data: bytes, max_side: int | None = DEFAULT_MAX_SIDE) -> LoadedImage:
+def decode_image(
+    data: bytes, max_side: int | None = DEFAULT_MAX_SIDE, *, is_raw: bool = False
+) -> LoadedImage:
     """Decode image bytes to RGB, upright, with the long side at most `max_side` (None: full).
+    A camera RAW file (`is_raw`) gives its embedded preview, its `scale` and `original_size`
+    still those of the full sensor image, so boxes land on the original's pixels.
 
     Raises ImageError with a short reason for anything that is not a readable image.
     """
@@ -113,6 +138,9 @@ def decode_image(data: bytes, max_side: int | None = DEFAULT_MAX_SIDE) -> Loaded
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            if is_raw:
+                pic = raw.open_raw(data, max_side, MAX_PIXELS)
+                return _finish(pic.image, pic.orientation, pic.original_size, max_side)
             with Image.open(io.BytesIO(data)) as im:
                 return _decode(im, max_side)
     except ImageError:
@@ -140,6 +168,13 @@ def _decode(im: Image.Image, max_side: int | None) -> LoadedImage:
         s = max_side / max(w, h)
         im.draft("RGB", (max(1, int(w * s)), max(1, int(h * s))))  # DCT-domain downscale
     im.load()
+    return _finish(im, orientation, original, max_side)
+
+
+def _finish(
+    im: Image.Image, orientation: int, original: tuple[int, int], max_side: int | None
+) -> LoadedImage:
+    """A loaded image made RGB, upright and at most `max_side`, scaled against `original`."""
     rgb = _apply_orientation(_to_rgb(im), orientation)
     if max_side and max(rgb.size) > max_side:
         s = max_side / max(rgb.size)

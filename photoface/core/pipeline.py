@@ -121,7 +121,7 @@ def read_file(
         if item.digest in known_hashes:
             item.kind = "known"
             return item
-        item.loaded = imaging.decode_image(data, options.max_side)
+        item.loaded = imaging.decode_image(data, options.max_side, is_raw=imaging.is_raw_path(path))
     except ImageError as e:
         item.kind, item.reason = "error", str(e)
     except FileNotFoundError:
