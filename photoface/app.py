@@ -7,8 +7,12 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from photoface import paths, settings
+
+if TYPE_CHECKING:
+    from types import TracebackType
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +47,14 @@ def main(argv: list[str] | None = None) -> int:
 
         app.setWindowIcon(QIcon(str(icon)))
 
-    def excepthook(kind, value, tb) -> None:  # bugs: a dialog and the log, never a silent exit
+    def excepthook(
+        kind: type[BaseException], value: BaseException, tb: TracebackType | None
+    ) -> None:  # bugs: a dialog and the log, never a silent exit
         text = "".join(traceback.format_exception(kind, value, tb))
         log.error("unexpected error:\n%s", text)
-        QMessageBox.critical(None, "photoface: unexpected error",
-                             f"{value}\n\nDetails are in {log_path}.")  # fmt: skip
+        QMessageBox.critical(
+            None, "photoface: unexpected error", f"{value}\n\nDetails are in {log_path}."
+        )
 
     sys.excepthook = excepthook
     try:
@@ -69,8 +76,9 @@ def main(argv: list[str] | None = None) -> int:
             break
         except LibraryError as e:
             QMessageBox.warning(None, "photoface", f"{e}\n\nChoose another library file.")
-            chosen, _ = QFileDialog.getSaveFileName(None, "Library file", str(library),
-                                                    "photoface library (*.sqlite3)")  # fmt: skip
+            chosen, _ = QFileDialog.getSaveFileName(
+                None, "Library file", str(library), "photoface library (*.sqlite3)"
+            )
             if not chosen:
                 return 1
             library = Path(chosen)

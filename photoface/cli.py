@@ -231,8 +231,10 @@ def cmd_people(ctx: Context) -> int:
     search = text_arg(ctx.args.search or "")
     people = ctx.library.people(include_hidden=ctx.args.all, search=search)
     if ctx.args.json:
-        _out(json.dumps([{"id": p.id, "name": p.name, "faces": p.face_count,
-                          "hidden": p.hidden} for p in people], indent=1))  # fmt: skip
+        rows = [
+            {"id": p.id, "name": p.name, "faces": p.face_count, "hidden": p.hidden} for p in people
+        ]
+        _out(json.dumps(rows, indent=1))
         return 0
     if not people:
         _out("no people yet: scan a folder with `photoface scan DIR`")
@@ -334,8 +336,10 @@ def cmd_recluster(ctx: Context) -> int:
     )
     r = done.grouping
     assert r is not None  # nothing cancels it here
-    _out(f"{r.faces} faces: {r.people} people, {r.unsorted} unsorted "
-         f"(threshold {params.threshold:.3f})")  # fmt: skip
+    _out(
+        f"{r.faces} faces: {r.people} people, {r.unsorted} unsorted "
+        f"(threshold {params.threshold:.3f})"
+    )
     return 0
 
 
@@ -351,9 +355,16 @@ def cmd_export(ctx: Context) -> int:
     lib = ctx.library
     people = []
     for p in lib.people(include_hidden=True):
-        faces = [{"face": f.id, "photo": f.path, "box": [round(v, 1) for v in f.box],
-                  "quality": round(f.quality, 3), "confirmed": f.locked}
-                 for f in lib.faces_of_person(p.id)]  # fmt: skip
+        faces = [
+            {
+                "face": f.id,
+                "photo": f.path,
+                "box": [round(v, 1) for v in f.box],
+                "quality": round(f.quality, 3),
+                "confirmed": f.locked,
+            }
+            for f in lib.faces_of_person(p.id)
+        ]
         people.append({"id": p.id, "name": p.name, "hidden": p.hidden, "faces": faces})
     doc = {"library": str(lib.path), "counts": lib.counts(), "people": people}
     text = json.dumps(doc, indent=1)

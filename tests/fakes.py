@@ -29,9 +29,13 @@ def add_metadata(model, info: ModelInfo, extra: dict[str, str] | None = None) ->
         entry.key, entry.value = k, v
 
 
-def build_tiny_model(path: Path, model_id: str = "tiny-test-v1", seed: int = 0,
-                     compatible_with: tuple[str, ...] = (),
-                     extra: dict[str, str] | None = None) -> Path:  # fmt: skip
+def build_tiny_model(
+    path: Path,
+    model_id: str = "tiny-test-v1",
+    seed: int = 0,
+    compatible_with: tuple[str, ...] = (),
+    extra: dict[str, str] | None = None,
+) -> Path:
     """A real ONNX file following the model contract: 8x8 average pooling, a fixed random
     projection to 128-D, L2 normalisation in the graph, photoface metadata."""
     import onnx
@@ -67,8 +71,12 @@ def build_tiny_model(path: Path, model_id: str = "tiny-test-v1", seed: int = 0,
 class FakeEmbedder:
     """Embeds a crop by hashing its coarse look: deterministic, no model file."""
 
-    def __init__(self, model_id: str = "fake-v1", threshold: float = 0.9,
-                 compatible_with: tuple[str, ...] = ()) -> None:  # fmt: skip
+    def __init__(
+        self,
+        model_id: str = "fake-v1",
+        threshold: float = 0.9,
+        compatible_with: tuple[str, ...] = (),
+    ) -> None:
         self.info = replace(
             TINY, model_id=model_id, threshold=threshold, compatible_with=compatible_with
         )
@@ -88,8 +96,9 @@ def astronaut() -> np.ndarray:
     return data.astronaut()
 
 
-def people_embeddings(n_people: int, per_person: int, dim: int = 128, spread: float = 0.25,
-                      seed: int = 0) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def people_embeddings(
+    n_people: int, per_person: int, dim: int = 128, spread: float = 0.25, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Unit vectors around n_people random centres; returns (x, true labels)."""
     rng = np.random.default_rng(seed)
     centres = normalize(rng.standard_normal((n_people, dim)))
@@ -98,8 +107,13 @@ def people_embeddings(n_people: int, per_person: int, dim: int = 128, spread: fl
     return normalize(x).astype(np.float32), labels
 
 
-def fill_library(library, x: np.ndarray, photo_of: np.ndarray, model_id: str = "fake-v1",
-                 quality: np.ndarray | None = None) -> list[int]:  # fmt: skip
+def fill_library(
+    library,
+    x: np.ndarray,
+    photo_of: np.ndarray,
+    model_id: str = "fake-v1",
+    quality: np.ndarray | None = None,
+) -> list[int]:
     """Add faces with embeddings `x` to `library`, face i in photo `photo_of[i]`; face ids."""
     from photoface.core import align
     from photoface.core.embed import quantize
@@ -111,11 +125,17 @@ def fill_library(library, x: np.ndarray, photo_of: np.ndarray, model_id: str = "
     for ph in np.unique(photo_of):
         rows = np.nonzero(photo_of == ph)[0]
         faces = [
-            FaceRecord(box=(10.0 * k, 10.0, 50.0, 60.0), landmarks=np.zeros((5, 2), np.float32),
-                       score=0.9, quality=1.0 if quality is None else float(quality[i]),
-                       crop_jpeg=crop, embedding=codes[i], model_id=model_id)
+            FaceRecord(
+                box=(10.0 * k, 10.0, 50.0, 60.0),
+                landmarks=np.zeros((5, 2), np.float32),
+                score=0.9,
+                quality=1.0 if quality is None else float(quality[i]),
+                crop_jpeg=crop,
+                embedding=codes[i],
+                model_id=model_id,
+            )
             for k, i in enumerate(rows)
-        ]  # fmt: skip
+        ]
         photo = PhotoRecord(f"hash{ph}", f"/photos/{ph}.jpg", 1, 1, 640, 480, "fake")
         library.add_photo(photo, faces)
     got = library.query("SELECT id FROM faces ORDER BY id")

@@ -22,8 +22,8 @@ def test_iou_and_matching_count_each_detection_once():
 def test_detection_benchmark_on_a_labelled_folder(tmp_path, capsys):
     save_jpeg(astronaut(), tmp_path / "a.jpg")
     (tmp_path / "boxes.tsv").write_text("file\tx\ty\tw\th\na.jpg\t165\t70\t80\t100\n")
-    assert detection.main([str(tmp_path), "--detectors", "yunet", "--sizes", "full,256",
-                           "--repeat", "1"]) == 0  # fmt: skip
+    args = [str(tmp_path), "--detectors", "yunet", "--sizes", "full,256", "--repeat", "1"]
+    assert detection.main(args) == 0
     out = capsys.readouterr().out
     assert "1/1   100%" in out
 
@@ -58,10 +58,13 @@ def brute_scores(pred, truth):
     same_t = {(i, j) for i, j in pairs if truth[i] == truth[j]}
     p = len(same_p & same_t) / len(same_p) if same_p else 1.0
     r = len(same_p & same_t) / len(same_t) if same_t else 1.0
-    bp = np.mean([np.mean([truth[j] == truth[i] for j in range(n) if pred[j] == pred[i]])
-                  for i in range(n)])  # fmt: skip
-    br = np.mean([np.mean([pred[j] == pred[i] for j in range(n) if truth[j] == truth[i]])
-                  for i in range(n)])  # fmt: skip
+
+    def agreement(a, b, i):
+        """Of the faces that `b` puts with face i, the share that `a` puts with it too."""
+        return np.mean([a[j] == a[i] for j in range(n) if b[j] == b[i]])
+
+    bp = np.mean([agreement(truth, pred, i) for i in range(n)])
+    br = np.mean([agreement(pred, truth, i) for i in range(n)])
     return p, r, bp, br
 
 
@@ -112,8 +115,9 @@ def test_album_benchmark_smoke(tmp_path, with_model, capsys):
         folds.append(f"{name}\t{i % 2}")
     (lfw / "view2_identity_fold_from_pairs.tsv").write_text("\n".join(folds) + "\n")
     save_jpeg(face_photo(99), tmp_path / "crowd" / "party.jpg")
-    assert albums.main([str(lfw), "--split", "tune", "--grid", "--threshold", "0.9",
-                        "--distractors", str(tmp_path / "crowd")]) == 0  # fmt: skip
+    args = [str(lfw), "--split", "tune", "--grid", "--threshold", "0.9"]
+    args += ["--distractors", str(tmp_path / "crowd")]
+    assert albums.main(args) == 0
     out = capsys.readouterr().out
     assert "9 photos of 4 people" in out and "10 faces, 9 labelled; 1 distractor" in out
     assert "best BCubed F1 on this split" in out and "DBSCAN" in out and "complete" in out

@@ -16,8 +16,13 @@ from tests.cli_helpers import assert_one_line_error, make_library, stored_state
 from tests.fakes import TINY, add_metadata
 
 
-def build_model(path: Path, output: str = OUTPUT_NAME, size: int = CROP_SIZE, dim: int = 128,
-                meta_size: int = CROP_SIZE) -> Path:  # fmt: skip
+def build_model(
+    path: Path,
+    output: str = OUTPUT_NAME,
+    size: int = CROP_SIZE,
+    dim: int = 128,
+    meta_size: int = CROP_SIZE,
+) -> Path:
     """An ONNX model with photoface metadata for `meta_size` inputs and 128-D vectors whose
     graph takes `size` x `size` inputs and gives `dim`-D vectors named `output`."""
     import onnx

@@ -57,8 +57,8 @@ def build_corpus(root: Path) -> dict[str, tuple[Path, str]]:
     frames[0].save(root / "anim.gif", save_all=True, append_images=frames[1:], duration=50)
     c["anim.gif"] = (root / "anim.gif", "face")
     for o in range(1, 9):
-        c[f"orient{o}.jpg"] = (save_jpeg(face_photo(10 + o), root / f"orient{o}.jpg",
-                                         orientation=o), "ok")  # fmt: skip
+        path = save_jpeg(face_photo(10 + o), root / f"orient{o}.jpg", orientation=o)
+        c[path.name] = (path, "ok")
     pano = np.tile(np.asarray(Image.fromarray(astronaut()).resize((400, 400))), (1, 50, 1))
     c["panorama.jpg"] = (save_jpeg(pano, root / "panorama.jpg", quality=70), "ok")  # 20,000 px
     c["locked.jpg"] = (save_jpeg(face_photo(20), root / "locked.jpg"), "permission denied")
@@ -116,8 +116,10 @@ def test_two_scans_of_one_library_at_once_store_each_photo_once(tmp_path, tiny_m
         save_jpeg(face_photo(i), album / f"p{i:02d}.jpg")
     env = dict(os.environ, PHOTOFACE_HOME=str(tmp_path / "home"), PHOTOFACE_MODEL=str(tiny_model))
     cmd = [sys.executable, "-m", "photoface", "scan", str(album), "-q"]
-    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for _ in range(2)]  # fmt: skip
+    procs = [
+        subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     results = [p.communicate(timeout=120) for p in procs]
     for p, (_out, err) in zip(procs, results, strict=True):
         # Each either finishes or says clearly that the library is busy; never a traceback.

@@ -136,7 +136,7 @@ def test_heif_opens_when_the_plugin_is_installed(tmp_path):
             "noise.png",
             bytes(np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8)),
             "not an image",
-        ),  # fmt: skip
+        ),
         ("bomb.png", png_with_size(40_000, 40_000), "too many pixels"),
     ],
 )

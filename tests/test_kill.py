@@ -41,8 +41,9 @@ def kill_scans(album: Path, env: dict[str, str], db: Path, runs: int, seed: int)
     kills = 0
     for _ in range(runs):
         before = stored_photos(db)
-        proc = subprocess.Popen(scan_cmd(album), env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)  # fmt: skip
+        proc = subprocess.Popen(
+            scan_cmd(album), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 60
         target = before + int(rng.integers(1, 4))
         while proc.poll() is None and time.monotonic() < deadline:
@@ -66,8 +67,9 @@ def test_killed_scans_resume_with_every_photo_and_face_once(tmp_path, tiny_model
     kills = kill_scans(album, env, db, runs=10, seed=0)
     # The user works between two crashes: groups what is there and names someone.
     cli = [sys.executable, "-m", "photoface"]
-    subprocess.run(cli + ["recluster", "--threshold", "3.9"], env=env, check=True,
-                   capture_output=True)  # fmt: skip
+    subprocess.run(
+        cli + ["recluster", "--threshold", "3.9"], env=env, check=True, capture_output=True
+    )
     conn = sqlite3.connect(db)
     pid = conn.execute("SELECT person_id FROM faces WHERE person_id IS NOT NULL").fetchone()[0]
     named = {r[0] for r in conn.execute("SELECT id FROM faces WHERE person_id = ?", (pid,))}
@@ -83,8 +85,8 @@ def test_killed_scans_resume_with_every_photo_and_face_once(tmp_path, tiny_model
     per_photo = conn.execute("SELECT photo_id, count(*) FROM faces GROUP BY photo_id").fetchall()
     assert len(per_photo) == n and all(c == 1 for _, c in per_photo)
     assert conn.execute("SELECT name FROM people WHERE id = ?", (pid,)).fetchone() == ("Ada",)
-    still = {r[0] for r in conn.execute("SELECT id FROM faces WHERE person_id = ? AND locked = 1",
-                                        (pid,))}  # fmt: skip
+    rows = conn.execute("SELECT id FROM faces WHERE person_id = ? AND locked = 1", (pid,))
+    still = {r[0] for r in rows}
     assert still == named
 
 

@@ -82,16 +82,15 @@ def test_existing_sidecar_is_merged_not_clobbered(named_album, capsys):
 
 def test_round_trip_into_a_fresh_library(named_album, tmp_path, capsys):
     main(["xmp-export"])
-    old = {(f.path, tuple(round(v) for v in f.box), "Eileen")
-           for f in _faces_named("Eileen")}  # fmt: skip
+    old = {(f.path, tuple(round(v) for v in f.box), "Eileen") for f in _faces_named("Eileen")}
     fresh = tmp_path / "fresh.sqlite3"
     assert main(["--library", str(fresh), "scan", str(named_album), "-q", "--no-cluster"]) == 0
     assert main(["--library", str(fresh), "xmp-import"]) == 0
     assert "3 faces named (1 people)" in capsys.readouterr().out
     with Library(fresh) as lib:
         person = lib.person_by_name("Eileen")
-        new = {(f.path, tuple(round(v) for v in f.box), "Eileen")
-               for f in lib.faces_of_person(person.id)}  # fmt: skip
+        faces = lib.faces_of_person(person.id)
+        new = {(f.path, tuple(round(v) for v in f.box), "Eileen") for f in faces}
         assert new == old
         assert all(f.locked for f in lib.faces_of_person(person.id))
         assert lib.edits.undo().startswith("Name 3 face(s)")

@@ -38,8 +38,9 @@ class AugmentConfig:
         if name == "basic":
             return cls()
         if name == "album":
-            return cls(blur_p=0.35, blur_range=(0.2, 0.6), jpeg_p=0.3, jpeg_range=(10, 60),
-                       dark_p=0.15)  # fmt: skip
+            return cls(
+                blur_p=0.35, blur_range=(0.2, 0.6), jpeg_p=0.3, jpeg_range=(10, 60), dark_p=0.15
+            )
         raise ValueError(f"unknown augmentation {name!r} (basic or album)")
 
 
@@ -59,8 +60,12 @@ def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
 
 
-def augment(crops: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig = AugmentConfig(),
-            size: int = 96) -> torch.Tensor:  # fmt: skip
+def augment(
+    crops: np.ndarray,
+    rng: np.random.Generator,
+    cfg: AugmentConfig = AugmentConfig(),
+    size: int = 96,
+) -> torch.Tensor:
     n, big = crops.shape[0], crops.shape[1]
     crops = crops.copy()
     for i in np.nonzero(rng.random(n) < cfg.jpeg_p)[0]:

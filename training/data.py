@@ -28,10 +28,19 @@ ALL_AGE_DIR = Path("all-age-faces") / "All-Age-Faces Dataset" / "original images
 ALL_AGE_COUNT = 13_322
 CELEB_DIR = Path("face-applications") / "datasets" / "celebrity_images"
 CELEB_PEOPLE = (
-    "Barack Obama", "Gwyneth Paltrow", "Hugh Jackman", "Hugh Laurie", "James Spader",
-    "Jennifer Aniston", "Jennifer Lopez", "Mark Ruffalo", "Miley Cyrus", "Simon Cowell",
-    "Tom Hanks", "Victoria Beckham",
-)  # fmt: skip
+    "Barack Obama",
+    "Gwyneth Paltrow",
+    "Hugh Jackman",
+    "Hugh Laurie",
+    "James Spader",
+    "Jennifer Aniston",
+    "Jennifer Lopez",
+    "Mark Ruffalo",
+    "Miley Cyrus",
+    "Simon Cowell",
+    "Tom Hanks",
+    "Victoria Beckham",
+)
 CELEB_COUNT = 5_734
 
 
@@ -68,9 +77,12 @@ def lfw_folds(lfw: Path) -> dict[str, int]:
 
 
 def _images(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir()
-                  if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-                  and not p.name.startswith(".") and p.name != "README")  # fmt: skip
+    return sorted(p for p in folder.iterdir() if _is_image(p))
+
+
+def _is_image(p: Path) -> bool:
+    hidden = p.name.startswith(".") or p.name == "README"
+    return p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not hidden
 
 
 def lfw_name(name: str) -> str:
@@ -138,8 +150,9 @@ def extra_items(extra: Path, folds: dict[str, int], known: set[str] = frozenset(
         ident = f"lfw/{name}" if f"lfw/{name}" in known else f"celeb/{name}"
         items += [Item(p, ident) for p in photos]
     if n != CELEB_COUNT:
-        log.warning("%s: %d faces of the %d people, expected %d", celebs, n, len(CELEB_PEOPLE),
-                    CELEB_COUNT)  # fmt: skip
+        log.warning(
+            "%s: %d faces of the %d people, expected %d", celebs, n, len(CELEB_PEOPLE), CELEB_COUNT
+        )
     return items
 
 

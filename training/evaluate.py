@@ -21,10 +21,14 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from training.data import default_cache_dir, default_data_dir, lfw_pairs
+
+if TYPE_CHECKING:
+    from torch import nn
 
 FAR_TARGET = 1e-3
 
@@ -40,9 +44,11 @@ class Verification:
     fold_thresholds: tuple[float, ...] = ()  # the one each fold was scored at
 
     def line(self) -> str:
-        return (f"accuracy {100 * self.accuracy:.2f}% +- {100 * self.std:.2f}, "
-                f"VAL@FAR={FAR_TARGET:g} {100 * self.val:.1f}%, AUC {self.auc:.4f}, "
-                f"threshold {self.threshold:.3f}")  # fmt: skip
+        return (
+            f"accuracy {100 * self.accuracy:.2f}% +- {100 * self.std:.2f}, "
+            f"VAL@FAR={FAR_TARGET:g} {100 * self.val:.1f}%, AUC {self.auc:.4f}, "
+            f"threshold {self.threshold:.3f}"
+        )
 
 
 def best_threshold(d: np.ndarray, same: np.ndarray) -> float:
@@ -53,8 +59,9 @@ def best_threshold(d: np.ndarray, same: np.ndarray) -> float:
     return float(mids[int(np.argmax(acc))])
 
 
-def verify(d: np.ndarray, same: np.ndarray, folds: np.ndarray,
-           at: tuple[float, ...] = ()) -> Verification:  # fmt: skip
+def verify(
+    d: np.ndarray, same: np.ndarray, folds: np.ndarray, at: tuple[float, ...] = ()
+) -> Verification:
     """Each fold scored at the threshold best on the others, or at the given ones (`at`, one
     per fold: another embedding's, so that only the distances differ)."""
     accs, chosen = [], []
@@ -73,8 +80,15 @@ def verify(d: np.ndarray, same: np.ndarray, folds: np.ndarray,
     from sklearn.metrics import roc_auc_score
 
     auc = float(roc_auc_score(same, -d))
-    return Verification(float(np.mean(accs)), float(np.std(accs)), val, far, auc,
-                        best_threshold(d, same), tuple(chosen))  # fmt: skip
+    return Verification(
+        accuracy=float(np.mean(accs)),
+        std=float(np.std(accs)),
+        val=val,
+        far=far,
+        auc=auc,
+        threshold=best_threshold(d, same),
+        fold_thresholds=tuple(chosen),
+    )
 
 
 def quantised(emb: np.ndarray) -> np.ndarray:
@@ -95,8 +109,8 @@ def centre_crops(names: list[str], lfw_root: Path, box: int = 110, size: int = 9
         with Image.open(lfw_root / n) as im:
             w, h = im.size
             x0, y0 = (w - box) // 2, (h - box) // 2 + 5  # deep-funneled faces sit a little low
-            out[i] = np.asarray(im.convert("RGB").crop((x0, y0, x0 + box, y0 + box)).resize(
-                (size, size), Image.Resampling.BILINEAR))  # fmt: skip
+            square = im.convert("RGB").crop((x0, y0, x0 + box, y0 + box))
+            out[i] = np.asarray(square.resize((size, size), Image.Resampling.BILINEAR))
     return out
 
 
@@ -107,7 +121,7 @@ def onnx_embedder(path: Path) -> Callable[[np.ndarray], np.ndarray]:
     return e.embed
 
 
-def torch_embedder(model, flip: bool = False) -> Callable[[np.ndarray], np.ndarray]:
+def torch_embedder(model: nn.Module, flip: bool = False) -> Callable[[np.ndarray], np.ndarray]:
     import torch
 
     from training.augment import to_tensor
@@ -127,16 +141,22 @@ def torch_embedder(model, flip: bool = False) -> Callable[[np.ndarray], np.ndarr
     return embed
 
 
-def evaluate(embed: Callable[[np.ndarray], np.ndarray], cache: Path, data: Path,
-             modes: tuple[str, ...] = ("aligned",), n_folds: int = 5
-             ) -> dict[str, Verification]:  # fmt: skip
+def evaluate(
+    embed: Callable[[np.ndarray], np.ndarray],
+    cache: Path,
+    data: Path,
+    modes: tuple[str, ...] = ("aligned",),
+    n_folds: int = 5,
+) -> dict[str, Verification]:
     from training.augment import centre
 
     names = json.loads((cache / "lfw_eval_names.json").read_text())
     pairs = [p for p in lfw_pairs(data / "lfw") if p.fold < n_folds]
     if not {x for p in pairs for x in (p.a, p.b)} <= set(names):
-        raise SystemExit(f"the cache holds crops of fewer folds than {n_folds}: run "
-                         f"python -m training.prepare --lfw-folds {n_folds} first")  # fmt: skip
+        raise SystemExit(
+            f"the cache holds crops of fewer folds than {n_folds}: run "
+            f"python -m training.prepare --lfw-folds {n_folds} first"
+        )
     same = np.array([p.same for p in pairs])
     folds = np.array([p.fold for p in pairs])
     results = {}
@@ -146,21 +166,27 @@ def evaluate(embed: Callable[[np.ndarray], np.ndarray], cache: Path, data: Path,
         else:
             crops = centre_crops(names, data / "lfw" / "lfw-deepfunneled")
         emb = embed(np.ascontiguousarray(crops))
-        d = {tag: pair_distances(dict(zip(names, e, strict=True)), pairs)
-             for tag, e in (("", emb), (" int8", quantised(emb)))}  # fmt: skip
+        d = {
+            tag: pair_distances(dict(zip(names, e, strict=True)), pairs)
+            for tag, e in (("", emb), (" int8", quantised(emb)))
+        }
         for tag, dist in d.items():
             results[mode + tag] = verify(dist, same, folds)
         # What the app does: int8 vectors compared at thresholds calibrated on float ones. The
         # line above re-picks thresholds on the int8 distances, and one pair crossing moves
         # that pick; this one measures the rounding alone.
-        results[mode + " int8@float"] = verify(d[" int8"], same, folds,
-                                               results[mode].fold_thresholds)  # fmt: skip
+        float_thresholds = results[mode].fold_thresholds
+        results[mode + " int8@float"] = verify(d[" int8"], same, folds, float_thresholds)
     return results
 
 
-def evaluate_mixed(embed_old: Callable[[np.ndarray], np.ndarray],
-                   embed_new: Callable[[np.ndarray], np.ndarray], cache: Path, data: Path,
-                   n_folds: int = 5) -> Verification:  # fmt: skip
+def evaluate_mixed(
+    embed_old: Callable[[np.ndarray], np.ndarray],
+    embed_new: Callable[[np.ndarray], np.ndarray],
+    cache: Path,
+    data: Path,
+    n_folds: int = 5,
+) -> Verification:
     """Harmonic compatibility: each pair's first photo embedded by the old model, the second
     by the new one (as in a library embedded by v1 to which v2 adds photos); aligned crops."""
     from training.augment import centre
@@ -181,8 +207,10 @@ def evaluate_teacher(name: str, cache: Path, data: Path, n_folds: int = 5) -> Ve
 
     path = teacher_file(cache, name, "lfw_eval")
     if not path.exists():
-        raise SystemExit(f"no {path.name} in {cache}: run python -m training.teacher --set "
-                         f"lfw_eval --teacher {name} first")  # fmt: skip
+        raise SystemExit(
+            f"no {path.name} in {cache}: run python -m training.teacher --set "
+            f"lfw_eval --teacher {name} first"
+        )
     names = json.loads((cache / "lfw_eval_names.json").read_text())
     pairs = [p for p in lfw_pairs(data / "lfw") if p.fold < n_folds]
     emb = dict(zip(names, unit(np.load(path)), strict=True))
@@ -190,8 +218,9 @@ def evaluate_teacher(name: str, cache: Path, data: Path, n_folds: int = 5) -> Ve
     return verify(d, np.array([p.same for p in pairs]), np.array([p.fold for p in pairs]))
 
 
-def roc_png(embed: Callable[[np.ndarray], np.ndarray], cache: Path, data: Path, out: Path,
-            n_folds: int = 5) -> None:  # fmt: skip
+def roc_png(
+    embed: Callable[[np.ndarray], np.ndarray], cache: Path, data: Path, out: Path, n_folds: int = 5
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -202,8 +231,8 @@ def roc_png(embed: Callable[[np.ndarray], np.ndarray], cache: Path, data: Path, 
 
     names = json.loads((cache / "lfw_eval_names.json").read_text())
     pairs = [p for p in lfw_pairs(data / "lfw") if p.fold < n_folds]
-    emb = dict(zip(names, embed(np.ascontiguousarray(
-        centre(np.load(cache / "lfw_eval_crops.npy", mmap_mode="r")))), strict=True))  # fmt: skip
+    crops = centre(np.load(cache / "lfw_eval_crops.npy", mmap_mode="r"))
+    emb = dict(zip(names, embed(np.ascontiguousarray(crops)), strict=True))
     fpr, tpr, _ = roc_curve([p.same for p in pairs], -pair_distances(emb, pairs))
     plt.figure(figsize=(4, 4))
     plt.semilogx(np.maximum(fpr, 1e-4), tpr)
@@ -215,8 +244,9 @@ def roc_png(embed: Callable[[np.ndarray], np.ndarray], cache: Path, data: Path, 
     plt.savefig(out, dpi=100)
 
 
-def load_any(model: str | None, flip: bool = False
-             ) -> tuple[Callable[[np.ndarray], np.ndarray], str]:  # fmt: skip
+def load_any(
+    model: str | None, flip: bool = False
+) -> tuple[Callable[[np.ndarray], np.ndarray], str]:
     if model is None:
         from photoface import paths
         from photoface.core.embed import find_model
@@ -250,20 +280,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--mixed-with", help="an older model: also score old-vs-new pairs (harmonic)")
     ap.add_argument("--flip", action="store_true", help="a checkpoint's face + mirror, averaged")
-    ap.add_argument("--teacher", choices=("dlib", "sface", "both"),
-                    help="score a teacher's cached vectors instead of a model")  # fmt: skip
+    ap.add_argument(
+        "--teacher",
+        choices=("dlib", "sface", "both"),
+        help="score a teacher's cached vectors instead of a model",
+    )
     args = ap.parse_args(argv)
     if args.teacher:
         res = evaluate_teacher(args.teacher, args.cache_dir, args.data, args.folds)
-        print(f"teacher {args.teacher} on LFW View-2 folds 0-{args.folds - 1} (threshold from "
-              f"the other {args.folds - 1} folds):")  # fmt: skip
+        print(
+            f"teacher {args.teacher} on LFW View-2 folds 0-{args.folds - 1} (threshold from "
+            f"the other {args.folds - 1} folds):"
+        )
         print(f"  {'aligned':20s} {res.line()}")
         if args.json:
             args.json.write_text(json.dumps({f"teacher {args.teacher}": res.__dict__}, indent=1))
         return 0
     embed, name = load_any(args.model, args.flip)
-    res = evaluate(embed, args.cache_dir, args.data, modes=("aligned", "centre"),
-                   n_folds=args.folds)  # fmt: skip
+    res = evaluate(
+        embed, args.cache_dir, args.data, modes=("aligned", "centre"), n_folds=args.folds
+    )
     if args.mixed_with:
         old, _ = load_any(args.mixed_with)
         res["mixed old-new"] = evaluate_mixed(old, embed, args.cache_dir, args.data, args.folds)

@@ -117,19 +117,21 @@ def read_back(model: torch.nn.Module, path: Path, written: ModelInfo) -> float:
 ARCH_NAMES = {"inception": "Inception (nn4.small2 shape)", "resnet": "ResNet (basic blocks)"}
 
 
+TEACHER_NAMES = {"dlib": "dlib's ResNet", "sface": "SFace", "both": "dlib's ResNet + SFace"}
+
+
 def recipe(cfg: dict) -> str:
     parts = [f"triplet loss, online {cfg.get('miner', 'semihard')} mining, margin {cfg['margin']}"]
     if cfg["distill"] > 0:
         target = cfg.get("teacher_target", "centred")
-        who = {"dlib": "dlib's ResNet", "sface": "SFace",
-               "both": "dlib's ResNet + SFace"}[cfg.get("teacher", "dlib")]  # fmt: skip
+        who = TEACHER_NAMES[cfg.get("teacher", "dlib")]
         parts.append(f"distillation from {who} ({target} target, weight {cfg['distill']})")
     if cfg.get("cosface", 0) > 0:
         parts.append(f"CosFace margin head (weight {cfg['cosface']})")
     if cfg.get("harmonic"):
-        parts.append(f"harmonic with {Path(cfg['harmonic']).name}"
-                     + (f" (mixed-pair triplets, weight {cfg['harmonic_cross']})"
-                        if cfg.get("harmonic_cross", 0) > 0 else ""))  # fmt: skip
+        cross = cfg.get("harmonic_cross", 0)
+        mixed = f" (mixed-pair triplets, weight {cross})" if cross > 0 else ""
+        parts.append(f"harmonic with {Path(cfg['harmonic']).name}{mixed}")
     parts.append(f"{cfg.get('aug', 'basic')} augmentation")
     return " + ".join(parts)
 
@@ -164,13 +166,21 @@ def train_command(cfg: dict) -> str:
     from training.train import TrainConfig
 
     skip = {"cache_dir", "data", "threads"}
-    args = [f"--{f.name.replace('_', '-')} {portable(cfg[f.name])}" for f in fields(TrainConfig)
-            if f.name in cfg and f.name not in skip and cfg[f.name] != f.default]  # fmt: skip
+    args = [
+        f"--{f.name.replace('_', '-')} {portable(cfg[f.name])}"
+        for f in fields(TrainConfig)
+        if f.name in cfg and f.name not in skip and cfg[f.name] != f.default
+    ]
     return " ".join(["python -m training.train", *args])
 
 
-def mixed_figures(model, partners: list[Path], others: list[Path], args, figures: dict
-                  ) -> set[str]:  # fmt: skip
+def mixed_figures(
+    model: torch.nn.Module,
+    partners: list[Path],
+    others: list[Path],
+    args: argparse.Namespace,
+    figures: dict,
+) -> set[str]:
     """Score old-vs-new LFW pairs (one face embedded by each model) into `figures`; the ids of
     `others` whose mixed pairs score at least the older model's own accuracy (compatible)."""
     from photoface.core.embed import OnnxEmbedder
@@ -184,8 +194,10 @@ def mixed_figures(model, partners: list[Path], others: list[Path], args, figures
         figures[f"mixed {old.info.model_id}-{args.model_id}"] = mixed.__dict__
         figures[f"own {old.info.model_id}"] = own.__dict__
         verdict = "compatible" if mixed.accuracy >= own.accuracy else "below its own"
-        print(f"{old.info.model_id} against {args.model_id}: {100 * mixed.accuracy:.2f}%, "
-              f"{old.info.model_id} alone {100 * own.accuracy:.2f}%: {verdict}")  # fmt: skip
+        print(
+            f"{old.info.model_id} against {args.model_id}: {100 * mixed.accuracy:.2f}%, "
+            f"{old.info.model_id} alone {100 * own.accuracy:.2f}%: {verdict}"
+        )
         if path in others and mixed.accuracy >= own.accuracy:
             ok.add(old.info.model_id)
     return ok
@@ -245,17 +257,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model-id", default="pf-nn4s-v1")
     ap.add_argument("--compatible-with", default="", help="comma-separated model ids")
     ap.add_argument("--threshold", type=float, help="skip LFW calibration and use this")
-    ap.add_argument("--cluster-threshold", type=float,
-                    help="the app's default grouping distance (tune it with "
-                         "python -m photoface.bench.albums LFW --split tune --grid)")  # fmt: skip
+    ap.add_argument(
+        "--cluster-threshold",
+        type=float,
+        help="the app's default grouping distance (tune it with "
+        "python -m photoface.bench.albums LFW --split tune --grid)",
+    )
     ap.add_argument("--out-dir", type=Path, help="default: resources/models (installs)")
     ap.add_argument("--no-install", action="store_true", help="only write to --out-dir/cache")
-    ap.add_argument("--flip", action="store_true",
-                    help="embed a face with its mirror image (twice the time)")  # fmt: skip
-    ap.add_argument("--mixed-with", type=Path, action="append", default=[],
-                    help="an older model to score old-vs-new pairs against (repeatable); it is "
-                         "listed as compatible when those pairs score at least its own "
-                         "accuracy")  # fmt: skip
+    ap.add_argument(
+        "--flip", action="store_true", help="embed a face with its mirror image (twice the time)"
+    )
+    ap.add_argument(
+        "--mixed-with",
+        type=Path,
+        action="append",
+        default=[],
+        help="an older model to score old-vs-new pairs against (repeatable); it is "
+        "listed as compatible when those pairs score at least its own "
+        "accuracy",
+    )
     args = ap.parse_args(argv)
     ckpt = args.checkpoint or args.cache_dir / "runs" / "main" / "last.pt"
     model, ck = load_checkpoint(ckpt)
@@ -265,8 +286,8 @@ def main(argv: list[str] | None = None) -> int:
         model = FlipAveraged(model).eval()
     from photoface import paths
 
-    out_dir = args.out_dir or (args.cache_dir / "export" if args.no_install
-                               else paths.bundled_models_dir())  # fmt: skip
+    default_dir = args.cache_dir / "export" if args.no_install else paths.bundled_models_dir()
+    out_dir = args.out_dir or default_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = out_dir / f"photoface-{args.model_id}.onnx"
     tmp = out_dir / f".{onnx_path.name}.tmp"
@@ -318,8 +339,10 @@ def main(argv: list[str] | None = None) -> int:
     onnx_path.with_suffix(".json").write_text(json.dumps(card, indent=1))
     print(f"wrote {onnx_path} (threshold {info.threshold:.3f}, parity {err:.1e})")
     for k, v in figures.items():
-        print(f"  {k:20s} accuracy {100 * v['accuracy']:.2f}% +- {100 * v['std']:.2f}, "
-              f"VAL@FAR=1e-3 {100 * v['val']:.1f}%, AUC {v['auc']:.4f}")  # fmt: skip
+        print(
+            f"  {k:20s} accuracy {100 * v['accuracy']:.2f}% +- {100 * v['std']:.2f}, "
+            f"VAL@FAR=1e-3 {100 * v['val']:.1f}%, AUC {v['auc']:.4f}"
+        )
     return 0
 
 

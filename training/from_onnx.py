@@ -95,13 +95,17 @@ def load_onnx_weights(model: nn.Module, path: Path, calib: torch.Tensor) -> floa
     convs, inits = _onnx_convs(path)
     pairs = _conv_bn_in_call_order(model, calib.shape[-1])
     if len(pairs) != len(convs):
-        raise ValueError(f"{path} has {len(convs)} convolutions, the network {len(pairs)}: "
-                         "not the same architecture")  # fmt: skip
+        raise ValueError(
+            f"{path} has {len(convs)} convolutions, the network {len(pairs)}: "
+            "not the same architecture"
+        )
     with torch.no_grad():
         for i, ((conv, bn), (w, b)) in enumerate(zip(pairs, convs, strict=True)):
             if tuple(conv.weight.shape) != w.shape:
-                raise ValueError(f"convolution {i}: the file's weight is {w.shape}, the "
-                                 f"network's {tuple(conv.weight.shape)}")  # fmt: skip
+                raise ValueError(
+                    f"convolution {i}: the file's weight is {w.shape}, the "
+                    f"network's {tuple(conv.weight.shape)}"
+                )
             conv.weight.copy_(torch.from_numpy(w))
             bn.weight.fill_(1.0)
             bn.bias.copy_(torch.from_numpy(b))

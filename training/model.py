@@ -8,6 +8,7 @@ which this CPU runs about twice as fast per image (an ablation, see README).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -42,8 +43,9 @@ class Inception(nn.Module):
     """Branches: 1x1; 1x1 -> 3x3; 1x1 -> 3x3 -> 3x3 (the 5x5); pool -> 1x1. With stride 2 the
     1x1 branch is dropped and the pool branch passes through (NN4's 3c / 4e)."""
 
-    def __init__(self, cin: int, b1: int, r3: int, b3: int, r5: int, b5: int, bp: int,
-                 stride: int = 1) -> None:  # fmt: skip
+    def __init__(
+        self, cin: int, b1: int, r3: int, b3: int, r5: int, b5: int, bp: int, stride: int = 1
+    ) -> None:
         super().__init__()
         self.stride = stride
         self.b1 = conv_bn(cin, b1, 1) if b1 and stride == 1 else None
@@ -178,7 +180,12 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def forward_once(model: nn.Module, kinds: tuple[type, ...], hook, size: int = 96) -> None:
+def forward_once(
+    model: nn.Module,
+    kinds: tuple[type, ...],
+    hook: Callable[[nn.Module, tuple, torch.Tensor], None],
+    size: int = 96,
+) -> None:
     """One eval-mode pass of a blank face with `hook(module, inputs, output)` on every module
     of `kinds`, in the order forward() calls them; the model's mode is restored."""
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, kinds)]

@@ -82,10 +82,13 @@ def crop_one(path: str) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, str]
         return None, np.zeros(4, np.float32), np.zeros((5, 2), np.float32), "no face"
     h, w = loaded.rgb.shape[:2]
     centre = np.array([w / 2, h / 2])
-    best = min(dets, key=lambda d: np.hypot(d.box[0] + d.box[2] / 2 - centre[0],
-                                            d.box[1] + d.box[3] / 2 - centre[1]))  # fmt: skip
+    best = min(dets, key=lambda d: np.hypot(*(_box_centre(d.box) - centre)))
     crop = align.align_face(loaded.rgb, best.landmarks, pad=PAD)
     return crop, np.array(best.box, np.float32), best.landmarks.astype(np.float32), ""
+
+
+def _box_centre(box: tuple[float, float, float, float]) -> np.ndarray:
+    return np.array([box[0] + box[2] / 2, box[1] + box[3] / 2])
 
 
 def _detect_enlarged(rgb: np.ndarray) -> list:
@@ -106,8 +109,10 @@ def run_set(name: str, paths: list[str], out: Path, workers: int) -> np.ndarray:
     shard_dir.mkdir(parents=True, exist_ok=True)
     listing = shard_dir / "paths.txt"
     if listing.exists() and listing.read_text() != "\n".join(paths):
-        raise SystemExit(f"{shard_dir} holds shards of another list of photos (other data or "
-                         "options): remove it, or use another --cache-dir")  # fmt: skip
+        raise SystemExit(
+            f"{shard_dir} holds shards of another list of photos (other data or "
+            "options): remove it, or use another --cache-dir"
+        )
     listing.write_text("\n".join(paths))
     t0, done = time.monotonic(), 0
     with Pool(workers, initializer=_init_worker) as pool:
@@ -117,14 +122,17 @@ def run_set(name: str, paths: list[str], out: Path, workers: int) -> np.ndarray:
             if not f.exists():
                 res = pool.map(crop_one, chunk, chunksize=16)
                 size = 96 + 2 * PAD
-                crops = np.stack([r[0] if r[0] is not None else np.zeros((size, size, 3), np.uint8)
-                                  for r in res])  # fmt: skip
+                blank = np.zeros((size, size, 3), np.uint8)
+                crops = np.stack([r[0] if r[0] is not None else blank for r in res])
                 tmp = f.with_suffix(f".tmp{os.getpid()}.npz")  # one file per run
-                np.savez(tmp, crops=crops,
-                         ok=np.array([r[0] is not None for r in res]),
-                         boxes=np.stack([r[1] for r in res]),
-                         landmarks=np.stack([r[2] for r in res]),
-                         notes=np.array([r[3] for r in res]))  # fmt: skip
+                np.savez(
+                    tmp,
+                    crops=crops,
+                    ok=np.array([r[0] is not None for r in res]),
+                    boxes=np.stack([r[1] for r in res]),
+                    landmarks=np.stack([r[2] for r in res]),
+                    notes=np.array([r[3] for r in res]),
+                )
                 tmp.replace(f)
                 done += len(chunk)
             rate = done / max(time.monotonic() - t0, 1e-6)
@@ -138,8 +146,10 @@ def run_set(name: str, paths: list[str], out: Path, workers: int) -> np.ndarray:
     np.save(out / f"{name}_landmarks.npy", np.concatenate([z["landmarks"] for z in shards]))
     notes = np.concatenate([z["notes"] for z in shards])
     missing = [(p, n) for p, n, k in zip(paths, notes, ok, strict=True) if not k]
-    print(f"[{name}] {int(ok.sum())}/{len(paths)} photos gave a face; {len(missing)} did not",
-          file=sys.stderr)  # fmt: skip
+    print(
+        f"[{name}] {int(ok.sum())}/{len(paths)} photos gave a face; {len(missing)} did not",
+        file=sys.stderr,
+    )
     for p, n in missing[:20]:
         print(f"  {n}: {p}", file=sys.stderr)
     return ok
@@ -173,11 +183,15 @@ def main(argv: list[str] | None = None) -> int:
     (out / "lfw_eval_names.json").write_text(json.dumps(names))
     if cfg.lfw_only:
         return 0
-    meta = {"pad": PAD, "train": len(items), "train_ok": int(ok.sum()),
-            "identities": len({i.identity for i in items}),
-            "sources": dict(Counter(i.identity.split("/")[0] for i in items)),
-            "lfw_eval": len(names),
-            "lfw_eval_ok": int(eok.sum())}  # fmt: skip
+    meta = {
+        "pad": PAD,
+        "train": len(items),
+        "train_ok": int(ok.sum()),
+        "identities": len({i.identity for i in items}),
+        "sources": dict(Counter(i.identity.split("/")[0] for i in items)),
+        "lfw_eval": len(names),
+        "lfw_eval_ok": int(eok.sum()),
+    }
     (out / "prepare.json").write_text(json.dumps(meta, indent=1))
     print(json.dumps(meta), file=sys.stderr)
     return 0

@@ -37,8 +37,10 @@ class PKSampler:
     def batch(self) -> np.ndarray:
         cfg = self.cfg
         people = self.rng.choice(self.multi, cfg.people, replace=False)
-        idx = [self.rng.choice(self.groups[int(p)], min(cfg.per_person, len(self.groups[int(p)])),
-                               replace=False) for p in people]  # fmt: skip
+        idx = []
+        for p in people:
+            group = self.groups[int(p)]
+            idx.append(self.rng.choice(group, min(cfg.per_person, len(group)), replace=False))
         chosen = np.concatenate(idx)
         extra = self.rng.choice(len(self.labels), cfg.extra, replace=False)
         return np.concatenate([chosen, extra])

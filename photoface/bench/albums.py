@@ -32,6 +32,7 @@ import numpy as np
 from photoface.core.cluster import UNSORTED, ClusterParams, agglomerate, pairs_in_same_photo
 from photoface.core.detect import make_detector
 from photoface.core.embed import Embedder, dequantize, load_default_embedder
+from photoface.core.grouping import NO_PERSON
 from photoface.core.pipeline import list_photos
 from photoface.jobs import drain, recluster, scan
 from photoface.library import Library
@@ -39,6 +40,7 @@ from photoface.settings import Settings
 
 SPLITS = {"tune": (0, 1), "report": (2, 3, 4)}
 WILD = "wild"
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 # celeba-wild-200 identities never trained on (training.data leaves them out): the 60 lowest
 # ids, 1,324 photos of everyday in-the-wild framing, for choosing the grouping defaults.
 WILD_HOLDOUT = tuple(
@@ -64,8 +66,14 @@ def _fold_of(lfw: Path) -> dict[str, int]:
     return fold_of
 
 
-def build_album(lfw: Path, folds: tuple[int, ...], min_photos: int = 3, cap: int = 60,
-                strangers: int = 200, seed: int = 0) -> Album:  # fmt: skip
+def build_album(
+    lfw: Path,
+    folds: tuple[int, ...],
+    min_photos: int = 3,
+    cap: int = 60,
+    strangers: int = 200,
+    seed: int = 0,
+) -> Album:
     photos: list[tuple[Path, str]] = []
     for name in sorted(n for n, fo in _fold_of(lfw).items() if fo in folds):
         files = sorted((lfw / "lfw-deepfunneled" / name).glob("*.jpg"))
@@ -74,8 +82,9 @@ def build_album(lfw: Path, folds: tuple[int, ...], min_photos: int = 3, cap: int
     return Album(photos + lfw_strangers(lfw, folds, strangers, seed))
 
 
-def lfw_strangers(lfw: Path, folds: tuple[int, ...], n: int = 200, seed: int = 0
-                  ) -> list[tuple[Path, str]]:  # fmt: skip
+def lfw_strangers(
+    lfw: Path, folds: tuple[int, ...], n: int = 200, seed: int = 0
+) -> list[tuple[Path, str]]:
     """`n` of the people of `folds` with a single photo, picked at random (seeded)."""
     singles = []
     for name in sorted(n for n, fo in _fold_of(lfw).items() if fo in folds):
@@ -86,15 +95,17 @@ def lfw_strangers(lfw: Path, folds: tuple[int, ...], n: int = 200, seed: int = 0
     return [singles[i] for i in sorted(pick)]
 
 
-def build_wild_album(wild: Path, lfw: Path, min_photos: int = 3, cap: int = 60,
-                     strangers: int = 200, seed: int = 0) -> Album:  # fmt: skip
+def build_wild_album(
+    wild: Path, lfw: Path, min_photos: int = 3, cap: int = 60, strangers: int = 200, seed: int = 0
+) -> Album:
     """The WILD_HOLDOUT people of celeba-wild-200 (`wild`) with >= min_photos photos, plus
     the `tune` split's one-photo LFW strangers."""
     photos: list[tuple[Path, str]] = []
     for ident in WILD_HOLDOUT:
         folder = wild / ident
-        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg",
-                       ".png")) if folder.is_dir() else []  # fmt: skip
+        files: list[Path] = []
+        if folder.is_dir():
+            files = sorted(p for p in folder.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
         if len(files) >= min_photos:
             photos += [(p, f"celeba/{ident}") for p in files[:cap]]
     if not photos:
@@ -134,9 +145,18 @@ def score(pred: np.ndarray, truth: np.ndarray, min_size: int = 3) -> Scores:
     clusters = [a for a, c in pc.items() if c >= min_size]
     mixed = sum(1 for a in clusters if sum(1 for (x, _) in joint if x == a) > 1)
     true_people = sum(1 for c in tc.values() if c >= min_size)
-    return Scores(pair_p, pair_r, _f1(pair_p, pair_r), b3_p, b3_r, _f1(b3_p, b3_r),
-                  len(clusters), true_people, float(single.mean()),
-                  mixed / max(len(clusters), 1))  # fmt: skip
+    return Scores(
+        pair_p=pair_p,
+        pair_r=pair_r,
+        pair_f1=_f1(pair_p, pair_r),
+        b3_p=b3_p,
+        b3_r=b3_r,
+        b3_f1=_f1(b3_p, b3_r),
+        predicted=len(clusters),
+        true=true_people,
+        unsorted=float(single.mean()),
+        mixed=mixed / max(len(clusters), 1),
+    )
 
 
 def junk_clusters(pred: np.ndarray, labelled: np.ndarray, min_size: int = 3) -> int:
@@ -161,8 +181,9 @@ class Scanned:
     quality: np.ndarray
 
 
-def scan_album(album: Album, lib: Library, embedder: Embedder, work: Path,
-               distractors: list[Path] = ()) -> Scanned:  # fmt: skip
+def scan_album(
+    album: Album, lib: Library, embedder: Embedder, work: Path, distractors: list[Path] = ()
+) -> Scanned:
     """Scan the album's photos (and unlabelled distractor photos, e.g. crowds) into `lib`."""
     names = {}
     for i, (src, person) in enumerate(album.photos):
@@ -182,21 +203,25 @@ def scan_album(album: Album, lib: Library, embedder: Embedder, work: Path,
         fs = lib.faces_of_photo(photo.id)
         if not fs or photo.path not in names:
             continue  # no face, or a distractor: its faces take part unlabelled
-        best = min(fs, key=lambda f: np.hypot(*(np.array(f.box[:2]) + np.array(f.box[2:]) / 2
-                                               - centre)))  # fmt: skip
+        best = min(fs, key=lambda f: np.hypot(*(_box_centre(f.box) - centre)))
         i = faces[best.id]
         labelled[i] = True
         truth[i] = people[names[photo.path]]
-    return Scanned(ci.face_ids, ci.photo_ids, dequantize(ci.embeddings), labelled, truth,
-                   ci.quality)  # fmt: skip
+    x = dequantize(ci.embeddings)
+    return Scanned(ci.face_ids, ci.photo_ids, x, labelled, truth, ci.quality)
 
 
-def run_app_grouping(lib: Library, s: Scanned, embedder: Embedder, params: ClusterParams
-                     ) -> np.ndarray:  # fmt: skip
+def _box_centre(box: tuple[float, float, float, float]) -> np.ndarray:
+    return np.array(box[:2]) + np.array(box[2:]) / 2
+
+
+def run_app_grouping(
+    lib: Library, s: Scanned, embedder: Embedder, params: ClusterParams
+) -> np.ndarray:
     """The app's own recluster, read back as a label per face (UNSORTED for none)."""
     recluster(lib, embedder.info, params)
     ci = lib.cluster_input([embedder.info.model_id])
-    return np.where(ci.person_ids >= 0, ci.person_ids, UNSORTED)
+    return np.where(ci.person_ids != NO_PERSON, ci.person_ids, UNSORTED)
 
 
 def other_method(s: Scanned, method: str, threshold: float, min_size: int) -> np.ndarray:
@@ -215,11 +240,13 @@ def other_method(s: Scanned, method: str, threshold: float, min_size: int) -> np
 
 
 def line(name: str, sc: Scores, junk: int | None = None) -> str:
-    return (f"{name:34s} pair P/R/F1 {sc.pair_p:.3f}/{sc.pair_r:.3f}/{sc.pair_f1:.3f}  "
-            f"BCubed P/R/F1 {sc.b3_p:.3f}/{sc.b3_r:.3f}/{sc.b3_f1:.3f}  people "
-            f"{sc.predicted}/{sc.true}  unsorted {100 * sc.unsorted:.1f}%  "
-            f"mixed {100 * sc.mixed:.1f}%"
-            + (f"  junk {junk}" if junk is not None else ""))  # fmt: skip
+    junk_part = f"  junk {junk}" if junk is not None else ""
+    return (
+        f"{name:34s} pair P/R/F1 {sc.pair_p:.3f}/{sc.pair_r:.3f}/{sc.pair_f1:.3f}  "
+        f"BCubed P/R/F1 {sc.b3_p:.3f}/{sc.b3_r:.3f}/{sc.b3_f1:.3f}  people "
+        f"{sc.predicted}/{sc.true}  unsorted {100 * sc.unsorted:.1f}%  "
+        f"mixed {100 * sc.mixed:.1f}%{junk_part}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -236,9 +263,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed-quality", type=float, help="default: the app's setting")
     ap.add_argument("--grid", action="store_true", help="compare thresholds and methods")
     ap.add_argument("--cap", type=int, default=60, help="photos per person at most")
-    ap.add_argument("--distractors", type=Path,
-                    help="a folder of unlabelled photos to mix in (e.g. groups/: crowds of "
-                         "small background faces, the usual source of junk people)")  # fmt: skip
+    ap.add_argument(
+        "--distractors",
+        type=Path,
+        help="a folder of unlabelled photos to mix in (e.g. groups/: crowds of "
+        "small background faces, the usual source of junk people)",
+    )
     args = ap.parse_args(argv)
     if args.split == WILD:
         wild = args.wild or args.lfw.parent / "celeba-wild-200"
@@ -253,8 +283,10 @@ def main(argv: list[str] | None = None) -> int:
         what = f"folds {SPLITS[args.split]}"
     embedder = load_default_embedder()
     n_people = len({p for _, p in album.photos})
-    print(f"model {embedder.info.model_id}; split {args.split} ({what}): "
-          f"{len(album.photos)} photos of {n_people} people")  # fmt: skip
+    print(
+        f"model {embedder.info.model_id}; split {args.split} ({what}): "
+        f"{len(album.photos)} photos of {n_people} people"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "album"
         work.mkdir()
@@ -301,9 +333,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(line(f"DBSCAN cosine eps={eps} min 3", score(pred[m], s.truth[m])))
             free = agglomerate(s.x, np.arange(len(s.x)), ClusterParams(t0, args.min_size))
             same = pairs_in_same_photo(free, s.photo_ids.tolist())
-            kept = pairs_in_same_photo(run_app_grouping(lib, s, embedder,
-                                                        ClusterParams(t0, args.min_size)),
-                                       s.photo_ids.tolist())  # fmt: skip
+            constrained = run_app_grouping(lib, s, embedder, ClusterParams(t0, args.min_size))
+            kept = pairs_in_same_photo(constrained, s.photo_ids.tolist())
             print(f"same-photo pairs merged without the constraint: {same} (with it: {kept})")
     return 0
 

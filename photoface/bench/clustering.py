@@ -54,8 +54,9 @@ def from_library(path: Path, n: int, seed: int = 0) -> np.ndarray:
     return normalize(x)
 
 
-def bulk_fill(lib: Library, x: np.ndarray, start_photo: int = 0,
-              person: np.ndarray | None = None) -> None:  # fmt: skip
+def bulk_fill(
+    lib: Library, x: np.ndarray, start_photo: int = 0, person: np.ndarray | None = None
+) -> None:
     """Insert faces fast (one transaction), 1-4 faces per photo; given `person`, never one
     person twice in a photo (as in real photos)."""
     rng = np.random.default_rng(start_photo)
@@ -79,12 +80,15 @@ def bulk_fill(lib: Library, x: np.ndarray, start_photo: int = 0,
                 (f"h{photo}", f"/p/{photo}.jpg"),
             )
             pid = cur.lastrowid
+            rows = [
+                (pid, lm, crop, codes[j].tobytes(), INFO.model_id)
+                for j in range(i, min(i + k, len(x)))
+            ]
             c.executemany(
                 "INSERT INTO faces(photo_id, x, y, w, h, landmarks, score, quality, crop, "
                 "embedding, model_id) VALUES (?, 0, 0, 50, 50, ?, 0.9, 1.0, ?, ?, ?)",
-                [(pid, lm, crop, codes[j].tobytes(), INFO.model_id)
-                 for j in range(i, min(i + k, len(x)))],
-            )  # fmt: skip
+                rows,
+            )
             i += k
             photo += 1
 
@@ -97,22 +101,27 @@ def run_one(n: int, source: Path | None, threshold: float, k: int = 20) -> dict[
     params = ClusterParams(threshold=threshold, min_size=3, k=k)
     with tempfile.TemporaryDirectory() as tmp:
         with Library(Path(tmp) / "bench.sqlite3") as lib:
-            bulk_fill(lib, x[: n - n_new], person=None if person is None else person[: n - n_new])
+            old, new = slice(0, n - n_new), slice(n - n_new, n)
+            bulk_fill(lib, x[old], person=None if person is None else person[old])
             t0 = time.perf_counter()
             full = recluster(lib, INFO, params)
             t_full = time.perf_counter() - t0
             rss_full = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            bulk_fill(lib, x[n - n_new :], start_photo=10**8,
-                      person=None if person is None else person[n - n_new :])  # fmt: skip
+            new_person = None if person is None else person[new]
+            bulk_fill(lib, x[new], start_photo=10**8, person=new_person)
             t0 = time.perf_counter()
             update(lib, INFO, params)
             t_inc = time.perf_counter() - t0
     return {
-        "faces": n, "people": full.people, "unsorted": full.unsorted,
-        "full_s": t_full, "incremental_s": t_inc, "new_faces": n_new,
+        "faces": n,
+        "people": full.people,
+        "unsorted": full.unsorted,
+        "full_s": t_full,
+        "incremental_s": t_inc,
+        "new_faces": n_new,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rss_after_full_mb": rss_full,
-    }  # fmt: skip
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,20 +136,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.one:
         print(json.dumps(run_one(args.one, args.source, args.threshold, args.k)))
         return 0
-    print(f"{'faces':>8s} {'people':>7s} {'unsorted':>8s} {'full s':>8s} {'+1% s':>7s} "
-          f"{'peak MB':>8s}")  # fmt: skip
+    print(
+        f"{'faces':>8s} {'people':>7s} {'unsorted':>8s} {'full s':>8s} {'+1% s':>7s} "
+        f"{'peak MB':>8s}"
+    )
     for n in (int(s) for s in args.sizes.split(",")):
         runs = []
         for _ in range(args.repeat):
-            cmd = [sys.executable, "-m", "photoface.bench.clustering", "--one", str(n),
-                   "--threshold", str(args.threshold), "--k", str(args.k)]  # fmt: skip
+            cmd = [sys.executable, "-m", "photoface.bench.clustering", "--one", str(n)]
+            cmd += ["--threshold", str(args.threshold), "--k", str(args.k)]
             if args.source:
                 cmd += ["--source", str(args.source)]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
             runs.append(json.loads(out.strip().splitlines()[-1]))
         med = {k: float(np.median([r[k] for r in runs])) for k in runs[0]}
-        print(f"{n:8d} {med['people']:7.0f} {med['unsorted']:8.0f} {med['full_s']:8.2f} "
-              f"{med['incremental_s']:7.2f} {med['peak_rss_mb']:8.0f}", flush=True)  # fmt: skip
+        print(
+            f"{n:8d} {med['people']:7.0f} {med['unsorted']:8.0f} {med['full_s']:8.2f} "
+            f"{med['incremental_s']:7.2f} {med['peak_rss_mb']:8.0f}",
+            flush=True,
+        )
     return 0
 
 

@@ -62,8 +62,9 @@ def hits(truth: np.ndarray, found: np.ndarray) -> np.ndarray:
     return hit
 
 
-def evaluate(detector: Detector, photos: list[tuple[Path, np.ndarray]], max_side: int | None
-             ) -> dict[str, object]:  # fmt: skip
+def evaluate(
+    detector: Detector, photos: list[tuple[Path, np.ndarray]], max_side: int | None
+) -> dict[str, object]:
     widths, found, times, n_det = [], [], [], 0
     for path, truth in photos:
         t0 = time.perf_counter()
@@ -111,8 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [None if s == "full" else int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         photos = prepare(args.folder, args.upscale, Path(tmp))
-        print(f"{len(photos)} photos, upscale x{args.upscale:g}; recall = found/labelled "
-              f"(IoU >= {IOU_HIT}); ms = median per photo incl. decode")  # fmt: skip
+        print(
+            f"{len(photos)} photos, upscale x{args.upscale:g}; recall = found/labelled "
+            f"(IoU >= {IOU_HIT}); ms = median per photo incl. decode"
+        )
         head = f"{'detector':10s} {'decode':>6s} " + " ".join(f"{b[0]:>13s}" for b in BUCKETS)
         print(head + f" {'ms':>7s} {'dets':>5s}")
         best: dict[str, list[tuple[int | None, float]]] = defaultdict(list)
@@ -127,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
                     k, n = r[b[0]]
                     cells.append(f"{k:4d}/{n:<4d}{100 * k / max(n, 1):3.0f}%")
                 label = "full" if size is None else str(size)
-                print(f"{name:10s} {label:>6s} " + " ".join(f"{c:>13s}" for c in cells)
-                      + f" {ms:7.1f} {r['detections']:5d}")  # fmt: skip
+                recalls = " ".join(f"{c:>13s}" for c in cells)
+                print(f"{name:10s} {label:>6s} {recalls} {ms:7.1f} {r['detections']:5d}")
                 k, n = r[">=20"]
                 best[name].append((size, k / max(n, 1)))
             if hasattr(det, "close"):
@@ -137,8 +140,10 @@ def main(argv: list[str] | None = None) -> int:
             top = max(r for _, r in rows)
             ok = [s for s, r in rows if r >= top - 0.01 and s is not None]
             if ok:
-                print(f"{name}: smallest decode size within 1 point of its best >=20 px recall: "
-                      f"{min(ok)} px")  # fmt: skip
+                print(
+                    f"{name}: smallest decode size within 1 point of its best >=20 px recall: "
+                    f"{min(ok)} px"
+                )
     return 0
 
 

@@ -53,8 +53,9 @@ def make_large(photos: list[Path], dst: Path, n: int) -> list[Path]:
     return out
 
 
-def end_to_end(folder: Path, embedder: Embedder | None, repeat: int,
-               max_side: int = DEFAULT_MAX_SIDE) -> dict[str, float]:  # fmt: skip
+def end_to_end(
+    folder: Path, embedder: Embedder | None, repeat: int, max_side: int = DEFAULT_MAX_SIDE
+) -> dict[str, float]:
     runs = []
     detector = make_detector("yunet")
     for _ in range(repeat):
@@ -68,13 +69,19 @@ def end_to_end(folder: Path, embedder: Embedder | None, repeat: int,
             runs.append((last.elapsed, last.total, last.faces, rescan))
     el = float(np.median([r[0] for r in runs]))
     total, faces = runs[0][1], runs[0][2]
-    return {"photos": total, "faces": faces, "seconds": el, "photos_s": total / el,
-            "faces_s": faces / el, "rescan_s_per_1000": float(np.median([r[3] for r in runs]))
-            / max(total, 1) * 1000}  # fmt: skip
+    return {
+        "photos": total,
+        "faces": faces,
+        "seconds": el,
+        "photos_s": total / el,
+        "faces_s": faces / el,
+        "rescan_s_per_1000": float(np.median([r[3] for r in runs])) / max(total, 1) * 1000,
+    }
 
 
-def stages(files: list[Path], embedder: Embedder | None,
-           max_side: int = DEFAULT_MAX_SIDE) -> dict[str, float]:  # fmt: skip
+def stages(
+    files: list[Path], embedder: Embedder | None, max_side: int = DEFAULT_MAX_SIDE
+) -> dict[str, float]:
     detector = make_detector("yunet")
     t = dict.fromkeys(("decode", "detect", "align", "embed", "store"), 0.0)
     n_faces = 0
@@ -93,8 +100,8 @@ def stages(files: list[Path], embedder: Embedder | None,
                 embed_crops(embedder, [f.model_crop for f in found])
             t4 = time.perf_counter()
             digest = imaging.content_hash(data)
-            lib.add_photo(PhotoRecord(digest, str(f), len(data), i, *loaded.original_size, "y"),
-                          records)  # fmt: skip
+            photo = PhotoRecord(digest, str(f), len(data), i, *loaded.original_size, "y")
+            lib.add_photo(photo, records)
             t5 = time.perf_counter()
             for k, dt in zip(t, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4), strict=True):
                 t[k] += dt
@@ -103,14 +110,22 @@ def stages(files: list[Path], embedder: Embedder | None,
     return t
 
 
-def report(name: str, files: list[Path], folder: Path, embedder, repeat: int,
-           max_side: int = DEFAULT_MAX_SIDE) -> None:  # fmt: skip
+def report(
+    name: str,
+    files: list[Path],
+    folder: Path,
+    embedder: Embedder | None,
+    repeat: int,
+    max_side: int = DEFAULT_MAX_SIDE,
+) -> None:
     e2e = end_to_end(folder, embedder, repeat, max_side)
     st = stages(files, embedder, max_side)
     total = sum(st[k] for k in ("decode", "detect", "align", "embed", "store"))
-    print(f"{name}: {e2e['photos']} photos, {e2e['faces']} faces in {e2e['seconds']:.2f}s -> "
-          f"{e2e['photos_s']:.1f} photos/s, {e2e['faces_s']:.1f} faces/s (median of {repeat}); "
-          f"unchanged rescan {e2e['rescan_s_per_1000']:.2f}s per 1,000 photos")  # fmt: skip
+    print(
+        f"{name}: {e2e['photos']} photos, {e2e['faces']} faces in {e2e['seconds']:.2f}s -> "
+        f"{e2e['photos_s']:.1f} photos/s, {e2e['faces_s']:.1f} faces/s (median of {repeat}); "
+        f"unchanged rescan {e2e['rescan_s_per_1000']:.2f}s per 1,000 photos"
+    )
     parts = ", ".join(
         f"{k} {1000 * st[k] / len(files):.1f} ms/photo ({100 * st[k] / total:.0f}%)"
         for k in ("decode", "detect", "align", "embed", "store")
@@ -127,8 +142,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--large", type=int, default=0, help="also N 12 MP JPEGs made from them")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-model", action="store_true", help="detect and store only")
-    ap.add_argument("--max-side", type=int, default=DEFAULT_MAX_SIDE,
-                    help="decode size of large photos (the app's setting)")  # fmt: skip
+    ap.add_argument(
+        "--max-side",
+        type=int,
+        default=DEFAULT_MAX_SIDE,
+        help="decode size of large photos (the app's setting)",
+    )
     args = ap.parse_args(argv)
     embedder = None if args.no_model else load_default_embedder()
     if embedder is not None:
@@ -142,8 +161,8 @@ def main(argv: list[str] | None = None) -> int:
             large = Path(tmp) / "large"
             large.mkdir()
             big = make_large(files, large, args.large)
-            report(f"12 MP JPEGs (decoded to {args.max_side} px)", big, large, embedder,
-                   args.repeat, args.max_side)  # fmt: skip
+            title = f"12 MP JPEGs (decoded to {args.max_side} px)"
+            report(title, big, large, embedder, args.repeat, args.max_side)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory (RSS): {peak:.0f} MB")
     return 0

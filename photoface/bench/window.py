@@ -13,6 +13,10 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QAbstractItemView
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         view = w.people_page.view
         rows = w.people_model.rowCount()
 
-        def scroll(v) -> tuple[float, int]:
+        def scroll(v: QAbstractItemView) -> tuple[float, int]:
             bar = v.verticalScrollBar()
             t = time.perf_counter()
             v.doItemsLayout()  # a freshly reset model lays out lazily; count that in the time
@@ -80,14 +84,15 @@ def main(argv: list[str] | None = None) -> int:
         t_unsorted = time.perf_counter() - t
         n_unsorted = w.faces_model.rowCount()
         t_u, u_pages = scroll(w.person_page.view)
-        print(f"{args.faces} faces, {rows} people: window open + first paint {t_open:.2f}s; "
-              f"people grid scrolled in {pages} pages, {1000 * t_people / max(pages, 1):.1f} ms "
-              f"a page; filter 'Person 1' -> {matched} people in {1000 * t_filter:.0f} ms; "
-              f"biggest person ({biggest.face_count} faces) opened in {1000 * t_person:.0f} ms, "
-              f"scrolled {face_pages} pages at {1000 * t_faces / max(face_pages, 1):.1f} ms a "
-              f"page; unsorted ({n_unsorted} faces) opened in {1000 * t_unsorted:.0f} ms, "
-              f"scrolled {u_pages} pages at {1000 * t_u / max(u_pages, 1):.1f} ms a page"
-        )  # fmt: skip
+        print(
+            f"{args.faces} faces, {rows} people: window open + first paint {t_open:.2f}s; "
+            f"people grid scrolled in {pages} pages, {1000 * t_people / max(pages, 1):.1f} ms "
+            f"a page; filter 'Person 1' -> {matched} people in {1000 * t_filter:.0f} ms; "
+            f"biggest person ({biggest.face_count} faces) opened in {1000 * t_person:.0f} ms, "
+            f"scrolled {face_pages} pages at {1000 * t_faces / max(face_pages, 1):.1f} ms a "
+            f"page; unsorted ({n_unsorted} faces) opened in {1000 * t_unsorted:.0f} ms, "
+            f"scrolled {u_pages} pages at {1000 * t_u / max(u_pages, 1):.1f} ms a page"
+        )
         w.close()
     return 0
 

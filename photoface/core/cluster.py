@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import heapq
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 log = logging.getLogger(__name__)
 
-UNSORTED = -1
+UNSORTED = -1  # the label of a face in no person
+NO_TAG = -1  # the tag of a row the user pinned to no person
 
 
 @dataclass(frozen=True)
 class ClusterParams:
     threshold: float  # average-linkage squared-L2 distance up to which clusters merge
     min_size: int = 3  # smaller clusters stay unsorted
-    k: int = 10  # graph neighbours per face (20 found the same people, 35% slower)
+    k: int = 10  # graph neighbours per face; more find the same people, only slower
     seed_quality: float = 0.0  # faces below it join people but never count towards min_size
 
     def is_person(self, quality: np.ndarray) -> bool:
@@ -67,8 +68,9 @@ def knn_edges(
     return a[first], b[first], (2.0 - 2.0 * sv[first]).astype(np.float32)
 
 
-def _top_k(q: np.ndarray, qi: np.ndarray, x: np.ndarray, xi: np.ndarray | None, k: int,
-           min_sim: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+def _top_k(
+    q: np.ndarray, qi: np.ndarray, x: np.ndarray, xi: np.ndarray | None, k: int, min_sim: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For query rows q (ids qi) against rows x (ids xi, or 0..), the best k with sim >= min."""
     sim = q @ x.T
     ids = np.arange(len(x)) if xi is None else xi
@@ -80,7 +82,9 @@ def _top_k(q: np.ndarray, qi: np.ndarray, x: np.ndarray, xi: np.ndarray | None, 
     return np.broadcast_to(qi[:, None], part.shape)[keep], ids[part[keep]], psim[keep]
 
 
-def _ivf_parts(x: np.ndarray, k: int, min_sim: float, probe: int = 12, seed: int = 0):
+def _ivf_parts(
+    x: np.ndarray, k: int, min_sim: float, probe: int = 12, seed: int = 0
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     n = len(x)
     rng = np.random.default_rng(seed)
     n_lists = int(4 * np.sqrt(n))
@@ -93,8 +97,7 @@ def _ivf_parts(x: np.ndarray, k: int, min_sim: float, probe: int = 12, seed: int
         empty = np.linalg.norm(sums, axis=1) < 1e-6
         sums[empty] = cent[empty]
         cent = sums / np.linalg.norm(sums, axis=1, keepdims=True)
-    lists = np.concatenate([np.argmax(x[s : s + 8192] @ cent.T, axis=1)
-                            for s in range(0, n, 8192)])  # fmt: skip
+    lists = np.concatenate([np.argmax(x[s : s + 8192] @ cent.T, axis=1) for s in range(0, n, 8192)])
     order = np.argsort(lists, kind="stable")
     bounds = np.searchsorted(lists[order], np.arange(n_lists + 1))
     members = [order[bounds[i] : bounds[i + 1]] for i in range(n_lists)]
@@ -112,8 +115,9 @@ def _ivf_parts(x: np.ndarray, k: int, min_sim: float, probe: int = 12, seed: int
 class _Clusters:
     """Union of faces with the sums, photo sets and constraints average linkage needs."""
 
-    def __init__(self, x: np.ndarray, photo_ids: np.ndarray, tags: np.ndarray,
-                 forbidden: dict[int, set[int]]) -> None:  # fmt: skip
+    def __init__(
+        self, x: np.ndarray, photo_ids: np.ndarray, tags: np.ndarray, forbidden: dict[int, set[int]]
+    ) -> None:
         n = len(x)
         self.parent = np.arange(n)
         self.sum = x.astype(np.float32)
@@ -125,9 +129,9 @@ class _Clusters:
 
     def can_merge(self, a: int, b: int) -> bool:
         ta, tb = self.tag[a], self.tag[b]
-        if ta >= 0 and tb >= 0 and ta != tb:
+        if ta != NO_TAG and tb != NO_TAG and ta != tb:
             return False  # two people the user made are merged by the user alone
-        if ta >= 0 and ta in self.forbidden[b] or tb >= 0 and tb in self.forbidden[a]:
+        if ta != NO_TAG and ta in self.forbidden[b] or tb != NO_TAG and tb in self.forbidden[a]:
             return False  # "not this person"
         small, big = sorted((self.photos[a], self.photos[b]), key=len)
         return small.isdisjoint(big)  # two faces of one photo are two people
@@ -142,7 +146,7 @@ class _Clusters:
             self.photos[keep], self.photos[gone] = self.photos[gone], self.photos[keep]
         self.photos[keep] |= self.photos[gone]
         self.forbidden[keep] |= self.forbidden[gone]
-        self.tag[keep] = self.tag[keep] if self.tag[keep] >= 0 else self.tag[gone]
+        self.tag[keep] = self.tag[keep] if self.tag[keep] != NO_TAG else self.tag[gone]
         self.photos[gone] = set()
         self.forbidden[gone] = set()
         return keep
@@ -172,19 +176,20 @@ def agglomerate(
 ) -> np.ndarray:
     """Cluster unit rows of `x`; returns a root index per row (rows sharing it are one cluster).
 
-    `tags[i] >= 0` pins row i to a user-made person: rows with one tag start as one cluster and
-    clusters with different tags never merge. `forbidden[i]` is the set of tags row i must never
-    join ("not this person"). Rows from one photo never end up together unless their tag says so.
+    `tags[i]` (NO_TAG for none) pins row i to a user-made person: rows with one tag start as one
+    cluster and clusters with different tags never merge. `forbidden[i]` is the set of tags row i
+    must never join ("not this person"). Rows from one photo never end up together unless their
+    tag says so.
     Every constraint only grows with a cluster, so a pair kept apart once stays apart. Face
     quality plays no part here: `ClusterParams.is_person` decides which clusters are people.
     """
     n = len(x)
     x = np.asarray(x, dtype=np.float32)
-    tags = np.full(n, -1, np.int64) if tags is None else np.asarray(tags, np.int64)
+    tags = np.full(n, NO_TAG, np.int64) if tags is None else np.asarray(tags, np.int64)
     cl = _Clusters(x, np.asarray(photo_ids), tags, forbidden or {})
     if n == 0:
         return np.zeros(0, np.int64)
-    for tag in np.unique(tags[tags >= 0]):  # what the user put together stays together
+    for tag in np.unique(tags[tags != NO_TAG]):  # what the user put together stays together
         members = np.nonzero(tags == tag)[0]
         root = int(members[0])
         for m in members[1:]:
@@ -217,9 +222,14 @@ def _edge_dists(cl: _Clusters, a: np.ndarray, b: np.ndarray, chunk: int = 65536)
     return out
 
 
-def _mutual_rounds(cl: _Clusters, a: np.ndarray, b: np.ndarray, threshold: float,
-                   min_share: float = 0.02, max_rounds: int = 100
-                   ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def _mutual_rounds(
+    cl: _Clusters,
+    a: np.ndarray,
+    b: np.ndarray,
+    threshold: float,
+    min_share: float = 0.02,
+    max_rounds: int = 100,
+) -> tuple[np.ndarray, np.ndarray]:
     """Vectorised rounds before the one-pair-at-a-time loop: every two clusters that are each
     other's nearest neighbour within the threshold merge at once. Average linkage is reducible
     (a merge never brings a third cluster closer than the nearer of the two was), so these
@@ -269,8 +279,9 @@ def _sorted_unique(keys: np.ndarray) -> np.ndarray:
     return keys[np.concatenate([[True], keys[1:] != keys[:-1]])] if keys.size else keys
 
 
-def _cluster_edges(cl: _Clusters, a: np.ndarray, b: np.ndarray, blocked: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+def _cluster_edges(
+    cl: _Clusters, a: np.ndarray, b: np.ndarray, blocked: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Face-level (or stale) edges as edges between current clusters, minus blocked pairs."""
     n = len(cl.parent)
     root = _roots(cl.parent)

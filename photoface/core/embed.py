@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 # ModelInfo lives with the rest of the contract; callers may keep importing it from here.
 from photoface.core.model_contract import CROP_SIZE, OUTPUT_NAME, ModelInfo
 from photoface.errors import ModelMissingError, PhotofaceError
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +79,7 @@ class OnnxEmbedder:
         return normalize(np.concatenate(out).astype(np.float32))
 
 
-def _check_contract(session, info: ModelInfo, path: Path) -> str:  # an InferenceSession
+def _check_contract(session: ort.InferenceSession, info: ModelInfo, path: Path) -> str:
     """The name of the model's input, once its inputs and outputs are seen to follow the model
     contract (float32 [N,3,S,S] in, [N,D] `embedding` out, S and D as its metadata says): a
     model that does not fails here with a message, not in the middle of a scan."""

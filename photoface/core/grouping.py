@@ -9,10 +9,14 @@ from typing import Protocol
 
 import numpy as np
 
-from photoface.core.cluster import ClusterParams, agglomerate, nearest_clusters
+from photoface.core.cluster import NO_TAG, UNSORTED, ClusterParams, agglomerate, nearest_clusters
 from photoface.core.embed import dequantize
 
 log = logging.getLogger(__name__)
+
+# A face in no person ("unsorted"). The same value as a cluster label's UNSORTED, so
+# pairs_in_same_photo reads the library's person ids as labels.
+NO_PERSON = UNSORTED
 
 
 class ClusterArrays(Protocol):
@@ -21,7 +25,7 @@ class ClusterArrays(Protocol):
     face_ids: np.ndarray  # int64 (n,)
     photo_ids: np.ndarray  # int64 (n,)
     embeddings: np.ndarray  # int8 (n, D)
-    person_ids: np.ndarray  # int64 (n,), -1 for none
+    person_ids: np.ndarray  # int64 (n,), NO_PERSON for none
     locked: np.ndarray  # bool (n,)
     quality: np.ndarray  # float32 (n,)
     rejections: list[tuple[int, int]]  # (face_id, person_id)
@@ -29,11 +33,35 @@ class ClusterArrays(Protocol):
 
 @dataclass(frozen=True)
 class Labels:
-    """A grouping: a label per row, and which rows it decides (the others are left as they
-    are). A label is a person id (kept), a negative number per new person, or 0 (unsorted)."""
+    """A grouping of the rows it decides (the others are left as they are): each goes to a
+    person that exists, to a new person (numbered 0, 1, ... in `person`, where `new`), or to
+    no one (NO_PERSON)."""
 
-    labels: np.ndarray  # int64 (n,)
+    person: np.ndarray  # int64 (n,): a person id, the number of a new person, or NO_PERSON
+    new: np.ndarray  # bool (n,): `person` numbers a person still to be made
     decided: np.ndarray  # bool (n,)
+
+    def people(self, rows: np.ndarray | slice = slice(None)) -> int:
+        """How many people (existing and new) the given rows go to."""
+        person, new = self.person[rows], self.new[rows]
+        placed = person != NO_PERSON
+        return len(set(zip(person[placed].tolist(), new[placed].tolist(), strict=True)))
+
+    def placed(self, rows: np.ndarray | slice = slice(None)) -> int:
+        """How many of the given rows go to a person."""
+        return int((self.person[rows] != NO_PERSON).sum())
+
+
+class _NewPeople:
+    """Numbers the new people of one grouping 0, 1, ... as they are made."""
+
+    def __init__(self, labels: np.ndarray, new: np.ndarray) -> None:
+        self.labels, self.new, self.count = labels, new, 0
+
+    def add(self, members: np.ndarray) -> None:
+        self.labels[members] = self.count
+        self.new[members] = True
+        self.count += 1
 
 
 def _forbidden(ci: ClusterArrays, index: dict[int, int]) -> dict[int, set[int]]:
@@ -50,42 +78,42 @@ def recluster_labels(ci: ClusterArrays, params: ClusterParams) -> Labels:
     Decides every unlocked face."""
     n = len(ci.face_ids)
     x = dequantize(ci.embeddings)
-    tags = np.where(ci.locked, ci.person_ids, -1)
+    tags = np.where(ci.locked, ci.person_ids, NO_TAG)
     index = {int(f): i for i, f in enumerate(ci.face_ids)}
     roots = agglomerate(x, ci.photo_ids, params, tags, _forbidden(ci, index))
-    labels = np.zeros(n, np.int64)
+    labels, new = np.full(n, NO_PERSON, np.int64), np.zeros(n, bool)
+    new_people = _NewPeople(labels, new)
     used: set[int] = set()
-    tagged_people = set(tags[tags >= 0].tolist())
-    next_new = -1
+    tagged_people = set(tags[tags != NO_TAG].tolist())
     for root in np.unique(roots):
         members = np.nonzero(roots == root)[0]
-        tag = tags[members].max()
-        if tag >= 0:
-            labels[members] = tag
+        pinned = tags[members][tags[members] != NO_TAG]  # one tag at most: agglomerate says so
+        if pinned.size:
+            labels[members] = pinned[0]
             continue
         if not params.is_person(ci.quality[members]):
-            continue  # unsorted (label 0)
+            continue  # unsorted
         # Keep the id of the automatic person most of these faces had, so views stay stable.
-        old = Counter(int(p) for p in ci.person_ids[members] if p >= 0 and p not in tagged_people)
+        had = ci.person_ids[members]
+        old = Counter(int(p) for p in had if p != NO_PERSON and p not in tagged_people)
         reuse = next((p for p, _ in old.most_common() if p not in used), None)
         if reuse is not None:
             used.add(reuse)
             labels[members] = reuse
         else:
-            labels[members] = next_new
-            next_new -= 1
-    return Labels(labels, ~ci.locked)
+            new_people.add(members)
+    return Labels(labels, new, ~ci.locked)
 
 
 def update_labels(ci: ClusterArrays, params: ClusterParams) -> Labels:
     """Incremental: faces with no person join the nearest person within the threshold; the
     rest are clustered among themselves. Decides only the faces with no person."""
     x = dequantize(ci.embeddings)
-    has = ci.person_ids >= 0
+    has = ci.person_ids != NO_PERSON
     todo = np.nonzero(~has)[0]
-    labels = np.zeros(len(x), np.int64)
+    labels, new = np.full(len(x), NO_PERSON, np.int64), np.zeros(len(x), bool)
     if todo.size == 0:
-        return Labels(labels, ~has)
+        return Labels(labels, new, ~has)
     people = np.unique(ci.person_ids[has])
     pos = {int(p): i for i, p in enumerate(people)}
     sums = np.zeros((len(people), x.shape[1]), np.float64)
@@ -114,10 +142,9 @@ def update_labels(ci: ClusterArrays, params: ClusterParams) -> Labels:
     rest = todo[~joined]
     if rest.size:
         sub_roots = agglomerate(x[rest], ci.photo_ids[rest], params)
-        next_new = -1
+        new_people = _NewPeople(labels, new)
         for root in np.unique(sub_roots):
             members = rest[sub_roots == root]
             if params.is_person(ci.quality[members]):
-                labels[members] = next_new
-                next_new -= 1
-    return Labels(labels, ~has)
+                new_people.add(members)
+    return Labels(labels, new, ~has)

@@ -41,10 +41,8 @@ except ImportError:  # pragma: no cover - depends on the platform's wheels
 # Pillow's wheels (11.3 on) read AVIF themselves.
 AVIF_EXTENSIONS = {".avif"} if features.check("avif") else set()
 
-IMAGE_EXTENSIONS = {
-    ".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif",
-} | HEIF_EXTENSIONS  # fmt: skip
-
+PILLOW_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"}
+IMAGE_EXTENSIONS = PILLOW_EXTENSIONS | HEIF_EXTENSIONS
 IMAGE_EXTENSIONS |= AVIF_EXTENSIONS | JXL_EXTENSIONS | raw.RAW_EXTENSIONS
 
 # Past this many pixels a file is refused as a likely decompression bomb (a 20,000 x 12,500

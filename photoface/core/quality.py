@@ -32,8 +32,9 @@ def _ramp(v: float, lo: float, hi: float) -> float:
     return float(np.clip((v - lo) / (hi - lo), 0.0, 1.0))
 
 
-def face_quality(box: tuple[float, float, float, float], landmarks5: np.ndarray,
-                 score: float, crop: np.ndarray) -> float:  # fmt: skip
+def face_quality(
+    box: tuple[float, float, float, float], landmarks5: np.ndarray, score: float, crop: np.ndarray
+) -> float:
     """Geometric mean-ish blend: any one bad factor (tiny, blurred, profile) pulls it down."""
     size = _ramp(min(box[2], box[3]), MIN_SIZE, FULL_SIZE)
     sharp = _ramp(sharpness(crop), BLUR_LOW, BLUR_HIGH)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 
-def cpu_session(path: Path, threads: int):
+def cpu_session(path: Path, threads: int) -> ort.InferenceSession:
     """An onnxruntime session with explicit threads. Its worker threads sleep between runs
     instead of spinning: the scan decodes the next photo on another thread meanwhile, and
-    spinning workers took that thread's core (12 MP scan: 12.2-13.6 photos/s spinning, 15.5-16.0
-    not; `python -m photoface.bench.scan`)."""
-    import onnxruntime as ort
+    spinning workers take that thread's core (figures in CHANGELOG.md)."""
+    import onnxruntime as ort  # imported on first use: it takes a while to load
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads

@@ -42,11 +42,11 @@ def recluster(library: Library, info: ModelInfo, params: ClusterParams) -> Group
     """Cluster every face again; what the user said (locks, names, rejections) is kept."""
     ci = library.cluster_input([info.model_id, *info.compatible_with])
     found = grouping.recluster_labels(ci, params)
-    labels, free = found.labels, found.decided
-    library.write_clustering(ci.face_ids[free], labels[free])
-    people = len(set(labels[labels != 0].tolist()))
-    placed, unsorted = int((labels[free] != 0).sum()), int((labels == 0).sum())
-    return GroupingResult(len(labels), people, placed, unsorted)
+    free = found.decided
+    library.write_grouping(ci.face_ids[free], found.person[free], found.new[free])
+    n = len(found.person)
+    placed = found.placed(free)
+    return GroupingResult(n, found.people(), placed, n - found.placed())
 
 
 def update(library: Library, info: ModelInfo, params: ClusterParams) -> GroupingResult:
@@ -54,13 +54,13 @@ def update(library: Library, info: ModelInfo, params: ClusterParams) -> Grouping
     rest are clustered among themselves. People already made are not reconsidered."""
     ci = library.cluster_input([info.model_id, *info.compatible_with])
     found = grouping.update_labels(ci, params)
-    labels, todo = found.labels, found.decided
+    todo, n = found.decided, len(found.person)
     if not todo.any():
-        has = ci.person_ids >= 0
-        return GroupingResult(len(labels), len(set(ci.person_ids[has].tolist())), 0, 0)
-    library.write_clustering(ci.face_ids[todo], labels[todo])
-    placed, unsorted = int((labels[todo] != 0).sum()), int((labels[todo] == 0).sum())
-    return GroupingResult(len(labels), library.counts()["people"], placed, unsorted)
+        has = ci.person_ids != grouping.NO_PERSON
+        return GroupingResult(n, len(set(ci.person_ids[has].tolist())), 0, 0)
+    library.write_grouping(ci.face_ids[todo], found.person[todo], found.new[todo])
+    placed = found.placed(todo)
+    return GroupingResult(n, library.counts()["people"], placed, int(todo.sum()) - placed)
 
 
 def regroup(

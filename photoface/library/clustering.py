@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from photoface.core.grouping import NO_PERSON
 from photoface.library.db import Database, in_clause
 from photoface.library.faces import LIVE
 from photoface.library.people import drop_empty_auto_people, new_person
@@ -20,10 +21,10 @@ def cluster_input(db: Database, model_ids: Iterable[str]) -> ClusterInput:
     the people the user named."""
     ok = list(model_ids)
     rows = db.query(
-        "SELECT id, photo_id, embedding, coalesce(person_id, -1), locked, quality "
+        "SELECT id, photo_id, embedding, coalesce(person_id, ?), locked, quality "
         f"FROM faces f WHERE {LIVE} AND embedding IS NOT NULL AND model_id {in_clause(len(ok))} "
         "ORDER BY id",
-        ok,
+        [NO_PERSON, *ok],
     )
     n = len(rows)
     dim = len(rows[0][2]) if n else 0
@@ -42,18 +43,26 @@ def cluster_input(db: Database, model_ids: Iterable[str]) -> ClusterInput:
     )
 
 
-def write_clustering(db: Database, face_ids: np.ndarray, labels: np.ndarray) -> None:
-    """Store a clustering of the unlocked faces; `labels` holds person ids (existing ones
-    kept), negative numbers for new clusters (one new person each) and 0 for unsorted."""
+def write_grouping(db: Database, face_ids: np.ndarray, person: np.ndarray, new: np.ndarray) -> None:
+    """Store a grouping of the unlocked faces: face i goes to person `person[i]`, to the new
+    person numbered `person[i]` (0, 1, ...) where `new[i]`, or to no one (NO_PERSON)."""
     with db.transaction() as c:
-        new_ids: dict[int, int] = {}
-        for lab in sorted({int(v) for v in labels if v < 0}):
-            new_ids[lab] = new_person(c)
+        # Made highest number first, the order earlier versions made them in, so a library
+        # grouped by this version gets the same person ids.
+        made = {k: new_person(c) for k in sorted(set(person[new].tolist()), reverse=True)}
         rows = []
-        for f, lab in zip(face_ids.tolist(), labels.tolist(), strict=True):
-            pid = new_ids[lab] if lab < 0 else (lab or None)
+        for f, p, is_new in zip(face_ids.tolist(), person.tolist(), new.tolist(), strict=True):
+            pid = made[p] if is_new else (None if p == NO_PERSON else p)
             rows.append((pid, f))
         c.executemany("UPDATE faces SET person_id = ? WHERE id = ? AND locked = 0", rows)
         # Auto people that lost every face go; named or hidden ones stay for the user, and so
         # do those a face was said not to be (deleting them would forget that "no").
         drop_empty_auto_people(c, None)
+
+
+def write_clustering(db: Database, face_ids: np.ndarray, labels: np.ndarray) -> None:
+    """write_grouping in one array, the short form tests and tools write by hand: a person id,
+    0 for no one, or -1 - k for the new person numbered k."""
+    new = labels < 0
+    person = np.where(new, -1 - labels, np.where(labels == 0, NO_PERSON, labels))
+    write_grouping(db, face_ids, person, new)

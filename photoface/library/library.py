@@ -179,5 +179,8 @@ class Library:
     def cluster_input(self, model_ids: Iterable[str]) -> ClusterInput:
         return clustering.cluster_input(self.db, model_ids)
 
+    def write_grouping(self, face_ids: np.ndarray, person: np.ndarray, new: np.ndarray) -> None:
+        clustering.write_grouping(self.db, face_ids, person, new)
+
     def write_clustering(self, face_ids: np.ndarray, labels: np.ndarray) -> None:
         clustering.write_clustering(self.db, face_ids, labels)

@@ -83,7 +83,7 @@ class ClusterInput:
     face_ids: np.ndarray  # int64 (n,)
     photo_ids: np.ndarray  # int64 (n,)
     embeddings: np.ndarray  # int8 (n, D)
-    person_ids: np.ndarray  # int64 (n,), -1 for none
+    person_ids: np.ndarray  # int64 (n,), NO_PERSON (core.grouping) for none
     locked: np.ndarray  # bool (n,)
     quality: np.ndarray  # float32 (n,)
     rejections: list[tuple[int, int]]  # (face_id, person_id)

@@ -21,8 +21,13 @@ from photoface.settings import Settings
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Settings, model_threshold: float | None, library_path: str,
-                 parent: QWidget | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        settings: Settings,
+        model_threshold: float | None,
+        library_path: str,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         form = QFormLayout(self)
@@ -45,8 +50,9 @@ class SettingsDialog(QDialog):
         row.addWidget(self.library)
         row.addWidget(browse)
         form.addRow("Library file:", row)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)  # fmt: skip
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)

@@ -314,8 +314,8 @@ class MainWindow(EditSlots, QMainWindow):
         )
 
     def show_people(self) -> None:
-        self.stack.setCurrentWidget(self.people_page if self.library.counts()["faces"]
-                                    else self.empty)  # fmt: skip
+        page = self.people_page if self.library.counts()["faces"] else self.empty
+        self.stack.setCurrentWidget(page)
         self.refresh()
 
     def go_back(self) -> None:

@@ -110,8 +110,8 @@ class PeopleModel(QAbstractListModel):
         base = super().flags(index)
         if not index.isValid():
             return base | Qt.ItemFlag.ItemIsDropEnabled
-        return (base | Qt.ItemFlag.ItemIsEditable | Qt.ItemFlag.ItemIsDragEnabled
-                | Qt.ItemFlag.ItemIsDropEnabled)  # fmt: skip
+        movable = Qt.ItemFlag.ItemIsDragEnabled | Qt.ItemFlag.ItemIsDropEnabled
+        return base | Qt.ItemFlag.ItemIsEditable | movable
 
     def setData(self, index: QModelIndex, value, role: int = Qt.ItemDataRole.EditRole) -> bool:
         # Naming goes through the window (it may offer a merge); the model never edits itself.
@@ -182,8 +182,8 @@ class FacesModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return self.thumbs.get(f.id)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{f.path}\nface {f.id}, quality {f.quality:.2f}" + (
-                ", confirmed" if f.locked else "")  # fmt: skip
+            confirmed = ", confirmed" if f.locked else ""
+            return f"{f.path}\nface {f.id}, quality {f.quality:.2f}{confirmed}"
         if role == ID_ROLE:
             return f.id
         return None

@@ -125,8 +125,10 @@ class EmptyState(QWidget):
         f.setPointSize(f.pointSize() + 8)
         title.setFont(f)
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        sub = QLabel("photoface finds the people in your photos. Everything stays on this "
-                     "computer; your photos are never changed.")  # fmt: skip
+        sub = QLabel(
+            "photoface finds the people in your photos. Everything stays on this "
+            "computer; your photos are never changed."
+        )
         sub.setAlignment(Qt.AlignmentFlag.AlignCenter)
         sub.setWordWrap(True)
         button = QPushButton("Choose a folder…")

@@ -9,6 +9,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QPushButton, QSizePolicy, QWidget
 
 from photoface.core.imaging import load_image
+from photoface.errors import ImageError
 
 
 class PhotoView(QWidget):
@@ -39,7 +40,7 @@ class PhotoView(QWidget):
             img = QImage(loaded.rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
             self._pixmap = QPixmap.fromImage(img)
             self._scale = loaded.scale
-        except Exception as e:  # a photo moved or deleted since the scan
+        except ImageError as e:  # the photo was moved, deleted or damaged since the scan
             self._pixmap = None
             self.error = f"Cannot show {path}: {e}"
         self._faces = faces
@@ -64,8 +65,8 @@ class PhotoView(QWidget):
             return
         k, ox, oy = self._layout()
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        p.drawPixmap(QRectF(ox, oy, self._pixmap.width() * k, self._pixmap.height() * k),
-                     self._pixmap, QRectF(self._pixmap.rect()))  # fmt: skip
+        target = QRectF(ox, oy, self._pixmap.width() * k, self._pixmap.height() * k)
+        p.drawPixmap(target, self._pixmap, QRectF(self._pixmap.rect()))
         font = QFont(self.font())
         font.setBold(True)
         p.setFont(font)

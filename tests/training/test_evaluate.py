@@ -19,8 +19,9 @@ def test_each_fold_is_scored_at_the_threshold_best_on_the_others():
         rest = folds != f
         best = max(((d[rest] <= c) == same[rest]).mean() for c in np.unique(d[rest]))
         assert ((d[rest] <= t) == same[rest]).mean() == best
-    by_hand = [((d[folds == f] <= t) == same[folds == f]).mean()
-               for f, t in enumerate(v.fold_thresholds)]  # fmt: skip
+    by_hand = [
+        ((d[folds == f] <= t) == same[folds == f]).mean() for f, t in enumerate(v.fold_thresholds)
+    ]
     assert v.accuracy == np.mean(by_hand)
     assert abs(best_threshold(d, same) - v.threshold) < 1e-12
 

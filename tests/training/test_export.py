@@ -35,8 +35,8 @@ def exporting(tmp_path, monkeypatch) -> Path:
 
 
 def run_export(tmp_path: Path, *extra: str) -> int:
-    args = ["ckpt.pt", "--cache-dir", str(tmp_path / "cache"), "--model-id", "t-v2",
-            "--threshold", "1.23456", "--cluster-threshold", "0.75", *extra]  # fmt: skip
+    args = ["ckpt.pt", "--cache-dir", str(tmp_path / "cache"), "--model-id", "t-v2"]
+    args += ["--threshold", "1.23456", "--cluster-threshold", "0.75", *extra]
     return export.main(args)
 
 
@@ -47,8 +47,8 @@ def folder(path: Path) -> dict[str, bytes]:
 @pytest.mark.parametrize("flip", [False, True])
 def test_an_export_that_reads_back_as_written_is_installed(tmp_path, exporting, flip):
     assert run_export(tmp_path, *(["--flip"] if flip else [])) == 0
-    assert sorted(p.name for p in exporting.iterdir()) == ["photoface-t-v2.json",
-                                                           "photoface-t-v2.onnx"]  # fmt: skip
+    installed = sorted(p.name for p in exporting.iterdir())
+    assert installed == ["photoface-t-v2.json", "photoface-t-v2.onnx"]
     info = OnnxEmbedder(exporting / "photoface-t-v2.onnx").info
     assert (info.model_id, info.threshold, info.cluster_threshold) == ("t-v2", 1.2346, 0.75)
     assert info.flip_averaged is flip

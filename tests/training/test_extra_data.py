@@ -34,8 +34,11 @@ def fake_lfw_and_celeba(root: Path) -> Path:
     return root
 
 
-def fake_extra(root: Path, people: tuple[str, ...] = ("Barack Obama", "Tom Hanks", "Miley Cyrus"),
-               ages: int = 3) -> Path:  # fmt: skip
+def fake_extra(
+    root: Path,
+    people: tuple[str, ...] = ("Barack Obama", "Tom Hanks", "Miley Cyrus"),
+    ages: int = 3,
+) -> Path:
     for i in range(ages):
         save_jpeg(face_photo(20 + i), root / tdata.ALL_AGE_DIR / f"{i:05d}A{20 + i}.jpg")
     for k, person in enumerate(people):
@@ -105,8 +108,8 @@ class BigOnlyDetector:
         if h < 200:
             return []
         marks = np.array([[0.4, 0.4], [0.6, 0.4], [0.5, 0.5], [0.42, 0.6], [0.58, 0.6]])
-        return [Detection((0.3 * w, 0.3 * h, 0.4 * w, 0.4 * h), (marks * [w, h]).astype(np.float32),
-                          0.9)]  # fmt: skip
+        box = (0.3 * w, 0.3 * h, 0.4 * w, 0.4 * h)
+        return [Detection(box, (marks * [w, h]).astype(np.float32), 0.9)]
 
 
 def test_a_face_filling_a_small_photo_is_found_enlarged_in_its_own_pixels(monkeypatch):
@@ -140,10 +143,10 @@ def test_prepare_puts_no_evaluation_person_in_the_manifest(tmp_path):
     (data / "lfw" / "pairs.txt").write_text(
         "1\t1\nFree_Person\t1\t1\nFree_Person\t1\tTom_Hanks\t1\n"
     )
-    r = subprocess.run([sys.executable, "-m", "training.prepare", "--data", str(data),
-                        "--extra-data", str(extra), "--cache-dir", str(cache), "--workers", "1",
-                        "--lfw-folds", "1"], cwd=ROOT, capture_output=True, text=True,
-                       timeout=600)  # fmt: skip
+    cmd = [sys.executable, "-m", "training.prepare", "--data", str(data)]
+    cmd += ["--extra-data", str(extra), "--cache-dir", str(cache), "--workers", "1"]
+    cmd += ["--lfw-folds", "1"]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     idents = manifest_identities(cache)
     assert_no_evaluation_person(idents, tdata.lfw_folds(data / "lfw"))
@@ -163,5 +166,5 @@ def test_the_real_manifest_holds_no_evaluation_person(shared_data):
     manifest = tdata.default_cache_dir() / "train_manifest.tsv"
     if not manifest.exists():
         pytest.skip(f"no {manifest}: run python -m training.prepare")
-    assert_no_evaluation_person(manifest_identities(manifest.parent),
-                                tdata.lfw_folds(shared_data / "lfw"))  # fmt: skip
+    folds = tdata.lfw_folds(shared_data / "lfw")
+    assert_no_evaluation_person(manifest_identities(manifest.parent), folds)

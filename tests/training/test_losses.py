@@ -101,8 +101,7 @@ def test_cross_triplets_are_the_semihard_choice_among_mixed_pairs_only():
         assert labels[i] == labels[j] and labels[i] != labels[k]
         negs = [m for m in range(12) if labels[m] != labels[i]]
         farther = [m for m in negs if d[i, m] > d[i, j]]
-        want = (min(farther, key=lambda m: d[i, m]) if farther
-                else max(negs, key=lambda m: d[i, m]))  # fmt: skip
+        want = min(farther, key=lambda m: d[i, m]) if farther else max(negs, key=lambda m: d[i, m])
         assert k == want
 
 

@@ -27,15 +27,19 @@ def absolute_paths(value: object) -> Iterator[str]:
 
 
 def test_the_detector_of_absolute_paths_finds_them():
-    card = {"a": {"cache_dir": "/work/main/cache"}, "b": ["python x --data C:\\data"],
-            "c": "runs/v3 at 95.2% (1/3 of it)", "d": "--init=~/v2.onnx"}  # fmt: skip
-    assert sorted(absolute_paths(card)) == ["--init=~/v2.onnx", "/work/main/cache",
-                                            "python x --data C:\\data"]  # fmt: skip
+    card = {
+        "a": {"cache_dir": "/work/main/cache"},
+        "b": ["python x --data C:\\data"],
+        "c": "runs/v3 at 95.2% (1/3 of it)",
+        "d": "--init=~/v2.onnx",
+    }
+    found = sorted(absolute_paths(card))
+    assert found == ["--init=~/v2.onnx", "/work/main/cache", "python x --data C:\\data"]
 
 
 def test_no_shipped_card_holds_an_absolute_path():
-    cards = [*(REPO / "resources" / "models").glob("*.json"),
-             *(REPO / "training" / "models").glob("*.json")]  # fmt: skip
+    folders = (REPO / "resources" / "models", REPO / "training" / "models")
+    cards = [card for folder in folders for card in folder.glob("*.json")]
     assert cards
     for card in cards:
         found = list(absolute_paths(json.loads(card.read_text())))

@@ -53,8 +53,8 @@ def fake_data(root: Path) -> Path:
 
 
 def run(mod: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", mod, *args], cwd=ROOT, capture_output=True,
-                          text=True, env=env, timeout=600)  # fmt: skip
+    cmd = [sys.executable, "-m", mod, *args]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
 
 
 def test_evaluation_identities_are_never_trained_on(tmp_path):
@@ -115,16 +115,16 @@ def test_prepare_train_export_end_to_end(tmp_path):
     r = run("training.teacher", "--cache-dir", str(cache), "--workers", "1")
     assert r.returncode == 0, r.stderr
     assert np.load(cache / "teacher_dlib.npy").shape == (meta["train"], 128)
-    v2 = ["--preset", "small", "--name", "v2", "--arch", "resnet", "--cosface", "0.1",
-          "--teacher-target", "distance", "--aug", "album", "--harmonic", str(v1),
-          "--harmonic-cross", "0.5"]  # fmt: skip
+    v2 = ["--preset", "small", "--name", "v2", "--arch", "resnet", "--cosface", "0.1"]
+    v2 += ["--teacher-target", "distance", "--aug", "album"]
+    v2 += ["--harmonic", str(v1), "--harmonic-cross", "0.5"]
     r = run("training.train", *v2, *common)
     assert r.returncode == 0, r.stderr
     log = (cache / "runs/v2/log.txt").read_text()
     assert "resnet" in log and "distill" in log and "cosface" in log and "step 40/40" in log
     assert " cross " in log  # the mixed-pair triplet term is on and logged
-    r = run("training.export", str(cache / "runs/v2/last.pt"), *common, "--out-dir", str(out),
-            "--model-id", "e2e-v2", "--cluster-threshold", "0.7")  # fmt: skip
+    export_v2 = ["training.export", str(cache / "runs/v2/last.pt"), *common, "--out-dir", str(out)]
+    r = run(*export_v2, "--model-id", "e2e-v2", "--cluster-threshold", "0.7")
     assert r.returncode == 0, r.stderr
     info = OnnxEmbedder(out / "photoface-e2e-v2.onnx").info
     assert info.compatible_with == ("e2e-v1",) and info.grouping_threshold == 0.7
@@ -137,16 +137,15 @@ def test_prepare_train_export_end_to_end(tmp_path):
     assert "aligned int8@float" in card["lfw"]  # int8 at the float thresholds, as the app uses it
     # a later model scored against v2 too: listed as compatible with it only if the mixed
     # pairs score at least v2's own accuracy
-    r = run("training.export", str(cache / "runs/v2/last.pt"), *common, "--out-dir", str(out),
-            "--model-id", "e2e-v3", "--mixed-with", str(out / "photoface-e2e-v2.onnx"))  # fmt: skip
+    r = run(*export_v2, "--model-id", "e2e-v3", "--mixed-with", str(out / "photoface-e2e-v2.onnx"))
     assert r.returncode == 0, r.stderr
     figures = json.loads((out / "photoface-e2e-v3.json").read_text())["lfw"]
     mixed, own = figures["mixed e2e-v2-e2e-v3"], figures["own e2e-v2"]
     compat = OnnxEmbedder(out / "photoface-e2e-v3.onnx").info.compatible_with
     assert "e2e-v1" in compat  # the harmonic partner
     assert ("e2e-v2" in compat) == (mixed["accuracy"] >= own["accuracy"])
-    r = run("training.evaluate", str(out / "photoface-e2e-v2.onnx"), "--mixed-with", str(v1),
-            *common)  # fmt: skip
+    v2_onnx = str(out / "photoface-e2e-v2.onnx")
+    r = run("training.evaluate", v2_onnx, "--mixed-with", str(v1), *common)
     assert r.returncode == 0, r.stderr
     assert "mixed old-new" in r.stdout and "accuracy" in r.stdout
 
@@ -155,19 +154,22 @@ def test_prepare_train_export_end_to_end(tmp_path):
 def test_distributed_training_with_two_cpu_processes(tmp_path):
     data = fake_data(tmp_path / "data")
     cache = tmp_path / "cache"
-    assert run("training.prepare", "--data", str(data), "--cache-dir", str(cache),
-               "--workers", "1").returncode == 0  # fmt: skip
+    prepare_args = ["--data", str(data), "--cache-dir", str(cache), "--workers", "1"]
+    prepared = run("training.prepare", *prepare_args)
+    assert prepared.returncode == 0
     env = dict(os.environ, OMP_NUM_THREADS="1")
     # A port the OS says is free now: a fixed one fails when another run (a second checkout's
     # suite, a real training run) holds it.
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = str(s.getsockname()[1])
-    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
-                        "--master-port", port, "-m", "training.train", "--preset", "small",
-                        "--distill", "0", "--data", str(data), "--cache-dir", str(cache),
-                        "--name", "ddp"], cwd=ROOT, capture_output=True, text=True, env=env,
-                       timeout=600)  # fmt: skip
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
+    launcher += ["--master-port", port]
+    train = ["-m", "training.train", "--preset", "small", "--distill", "0", "--data", str(data)]
+    train += ["--cache-dir", str(cache), "--name", "ddp"]
+    r = subprocess.run(
+        launcher + train, cwd=ROOT, capture_output=True, text=True, env=env, timeout=600
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     log = (cache / "runs/ddp/log.txt").read_text()
     assert "world 2" in log and "step 40/40" in log

@@ -20,12 +20,16 @@ def graph_listing_weights_as_inputs() -> bytes:
 
     w = numpy_helper.from_array(np.full((1, 3, 1, 1), 2.0, np.float32), "w")
     graph = helper.make_graph(
-        [helper.make_node("Conv", ["data", "w"], ["out"])], "g",
-        [helper.make_tensor_value_info("data", TensorProto.FLOAT, [1, 3, 4, 4]),
-         helper.make_tensor_value_info("w", TensorProto.FLOAT, [1, 3, 1, 1]),
-         helper.make_tensor_value_info("unused", TensorProto.FLOAT, [1])],
-        [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 1, 4, 4])], [w],
-    )  # fmt: skip
+        [helper.make_node("Conv", ["data", "w"], ["out"])],
+        "g",
+        [
+            helper.make_tensor_value_info("data", TensorProto.FLOAT, [1, 3, 4, 4]),
+            helper.make_tensor_value_info("w", TensorProto.FLOAT, [1, 3, 1, 1]),
+            helper.make_tensor_value_info("unused", TensorProto.FLOAT, [1]),
+        ],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 1, 4, 4])],
+        [w],
+    )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
 
 
@@ -69,8 +73,10 @@ def test_both_teachers_combine_with_the_same_spread_and_no_face_stays_zero():
     i, j = rng.integers(0, 199, (2, 3000))
     i, j = np.flatnonzero(face)[i], np.flatnonzero(face)[j]
     keep = i != j
-    halves = [((both[i, s] - both[j, s]) ** 2).sum(1)[keep].mean()
-              for s in (slice(0, 128), slice(128, 256))]  # fmt: skip
+    halves = [
+        ((both[i, s] - both[j, s]) ** 2).sum(1)[keep].mean()
+        for s in (slice(0, 128), slice(128, 256))
+    ]
     assert halves[0] == pytest.approx(halves[1], rel=0.1)  # one teacher does not drown the other
     assert sum(halves) == pytest.approx(2.0, rel=0.1)
 
@@ -95,8 +101,8 @@ def fake_teachers(monkeypatch):
     def describe(args):
         name, path, _box, _lm = args
         seed = int(Path(path).stem[1:]) + (1000 if name == "sface" else 0)
-        return np.random.default_rng(seed).normal(size=128).astype(np.float32) + (
-            3.0 if name == "dlib" else 0.0)  # fmt: skip
+        offset = 3.0 if name == "dlib" else 0.0
+        return np.random.default_rng(seed).normal(size=128).astype(np.float32) + offset
 
     monkeypatch.setattr(T, "_init", lambda name: None)
     monkeypatch.setattr(T, "describe", describe)
@@ -132,8 +138,8 @@ def test_training_learns_from_each_teachers_cache(tmp_path, monkeypatch, teacher
     cache = fake_cache(tmp_path / "cache")
     fake_teachers(monkeypatch)
     T.main(["--cache-dir", str(cache), "--workers", "0", "--teacher", "both"])
-    args = ["--preset", "small", "--steps", "2", "--log-every", "1", "--cache-dir", str(cache),
-            "--teacher", teacher, "--teacher-target", target, "--name", "t"]  # fmt: skip
+    args = ["--preset", "small", "--steps", "2", "--log-every", "1", "--cache-dir", str(cache)]
+    args += ["--teacher", teacher, "--teacher-target", target, "--name", "t"]
     assert train.main(args) == 0
     log = (cache / "runs" / "t" / "log.txt").read_text()
     assert f"teacher {teacher}" in log and "distill" in log and "step 2/2" in log

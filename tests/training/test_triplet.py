@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import pytest
@@ -36,8 +37,9 @@ def test_semihard_matches_a_brute_force_loop(seed):
             assert (i, j) not in got
             continue
         farther = [k for k in negs if d(emb, i, k) > d(emb, i, j)]
-        want = min(farther, key=lambda k: d(emb, i, k)) if farther else max(
-            negs, key=lambda k: d(emb, i, k))  # fmt: skip
+        # the closest negative farther than the positive, else the farthest negative
+        dist = functools.partial(d, emb, i)
+        want = min(farther, key=dist) if farther else max(negs, key=dist)
         assert d(emb, i, got[(i, j)]) == pytest.approx(d(emb, i, want), abs=1e-5)
 
 
@@ -55,12 +57,13 @@ def test_batch_all_finds_every_violating_triple():
     emb, labels = batch(3)
     a, p, n = triplet.batch_all_triplets(emb, labels, 0.2)
     got = set(zip(a.tolist(), p.tolist(), n.tolist(), strict=True))
-    want = {
-        (i, j, k)
-        for i, j, k in itertools.permutations(range(len(labels)), 3)
-        if labels[i] == labels[j] and labels[k] != labels[i]
-        and d(emb, i, j) - d(emb, i, k) + 0.2 > 1e-6
-    }  # fmt: skip
+
+    def violates(i, j, k):
+        valid = labels[i] == labels[j] and labels[k] != labels[i]
+        return valid and d(emb, i, j) - d(emb, i, k) + 0.2 > 1e-6
+
+    triples = itertools.permutations(range(len(labels)), 3)
+    want = {(i, j, k) for i, j, k in triples if violates(i, j, k)}
     assert want <= got and all(d(emb, i, j) - d(emb, i, k) + 0.2 > -1e-5 for i, j, k in got)
 
 

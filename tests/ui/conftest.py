@@ -22,8 +22,13 @@ def window(qtbot, tmp_path, home, detector):
     from photoface.ui.main_window import MainWindow
     from tests.fakes import FakeEmbedder
 
-    w = MainWindow(tmp_path / "lib.sqlite3", Settings(), home, detector_factory=lambda: detector,
-                   embedder_factory=lambda: FakeEmbedder())  # fmt: skip
+    w = MainWindow(
+        tmp_path / "lib.sqlite3",
+        Settings(),
+        home,
+        detector_factory=lambda: detector,
+        embedder_factory=lambda: FakeEmbedder(),
+    )
     qtbot.addWidget(w)
     w.show()
     yield w

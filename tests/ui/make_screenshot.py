@@ -44,8 +44,9 @@ def build(home: Path) -> None:
         for f in sorted((LFW / name).glob("*.jpg"))[:n]:
             shutil.copy(f, album / f.name)
     env = {**os.environ, "PHOTOFACE_HOME": str(home)}
-    subprocess.run([sys.executable, "-m", "photoface", "scan", "-q", str(album)], env=env,
-                   check=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "photoface", "scan", "-q", str(album)], env=env, check=True
+    )
     with Library(home / "library.sqlite3") as lib:
         for person in lib.people()[:5]:
             files = [Path(f.path).stem.rsplit("_", 1)[0] for f in lib.faces_of_person(person.id)]

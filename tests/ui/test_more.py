@@ -43,8 +43,13 @@ def test_without_a_model_faces_are_kept_and_the_window_says_so(qtbot, tmp_path, 
     from photoface.settings import Settings
     from photoface.ui.main_window import MainWindow
 
-    w = MainWindow(tmp_path / "lib.sqlite3", Settings(), home,
-                   detector_factory=lambda: detector, embedder_factory=lambda: None)  # fmt: skip
+    w = MainWindow(
+        tmp_path / "lib.sqlite3",
+        Settings(),
+        home,
+        detector_factory=lambda: detector,
+        embedder_factory=lambda: None,
+    )
     qtbot.addWidget(w)
     w.show()
     assert "model" in w.empty.notice.text()

@@ -16,8 +16,9 @@ pytestmark = pytest.mark.gui
 
 
 def open_window(qtbot, path, home, detector, embedder) -> MainWindow:
-    w = MainWindow(path, Settings(), home, detector_factory=lambda: detector,
-                   embedder_factory=lambda: embedder)  # fmt: skip
+    w = MainWindow(
+        path, Settings(), home, detector_factory=lambda: detector, embedder_factory=lambda: embedder
+    )
     qtbot.addWidget(w)
     w.show()
     return w

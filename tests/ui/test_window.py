@@ -17,8 +17,13 @@ pytestmark = pytest.mark.gui
 def drop_folder(window, folder) -> None:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(folder))])
-    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
-                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)  # fmt: skip
+    event = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     window.dropEvent(event)
 
 
@@ -143,8 +148,7 @@ def test_an_existing_name_offers_a_merge(qtbot, window, album, monkeypatch):
     window.move_faces_to(None)
     window.rename_person(pid, "Eileen")
     other = next(p.id for p in window.library.people() if p.id != pid)
-    monkeypatch.setattr(QMessageBox, "question",
-                        lambda *a, **k: QMessageBox.StandardButton.Yes)  # fmt: skip
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     assert window.rename_person(other, "eileen")
     assert [p.label for p in window.library.people()] == ["Eileen"]
 
@@ -157,8 +161,8 @@ def test_photo_view_boxes_lead_to_the_person(qtbot, window, album):
     window.open_selected_photo()
     assert window.stack.currentWidget() is window.photo_view
     window.photo_view.resize(600, 600)
-    qtbot.mouseClick(window.photo_view, Qt.MouseButton.LeftButton,
-                     pos=window.photo_view.face_centre(0).toPoint())  # fmt: skip
+    centre = window.photo_view.face_centre(0).toPoint()
+    qtbot.mouseClick(window.photo_view, Qt.MouseButton.LeftButton, pos=centre)
     assert window.stack.currentWidget() is window.person_page
     assert window.faces_model.person_id == pid
     select(window.person_page.view, [0])
@@ -190,11 +194,19 @@ def test_the_app_starts_and_shows_its_window(tmp_path, monkeypatch):
     import subprocess
     import sys
 
-    env = {"PHOTOFACE_HOME": str(tmp_path), "PHOTOFACE_QUIT_AFTER_MS": "300",
-           "QT_QPA_PLATFORM": "offscreen"}  # fmt: skip
+    env = {
+        "PHOTOFACE_HOME": str(tmp_path),
+        "PHOTOFACE_QUIT_AFTER_MS": "300",
+        "QT_QPA_PLATFORM": "offscreen",
+    }
     import os
 
-    out = subprocess.run([sys.executable, "-m", "photoface"], env={**os.environ, **env},
-                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "photoface"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert "window shown" in (tmp_path / "photoface.log").read_text()
