@@ -53,8 +53,11 @@ class ModelInfo:
     def grouping_threshold(self) -> float:
         return self.cluster_threshold if self.cluster_threshold is not None else self.threshold
 
-    def can_compare_with(self, other_model_id: str | None) -> bool:
-        return other_model_id == self.model_id or other_model_id in self.compatible_with
+    @property
+    def comparable_ids(self) -> tuple[str, ...]:
+        """The models whose vectors this one's can be compared with: itself, then the older
+        models it was trained to be compatible with (their vectors need no re-embedding)."""
+        return (self.model_id, *self.compatible_with)
 
     def describe(self) -> str:
         """One line for `photoface info`: the id, and how the model embeds when it matters."""

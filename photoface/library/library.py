@@ -154,8 +154,8 @@ class Library:
     def crops(self, face_ids: Sequence[int]) -> list[bytes]:
         return faces.crops(self.db, face_ids)
 
-    def faces_to_embed(self, model_id: str, compatible: Iterable[str] = ()) -> list[int]:
-        return faces.faces_to_embed(self.db, model_id, compatible)
+    def faces_to_embed(self, model_ids: Iterable[str]) -> list[int]:
+        return faces.faces_to_embed(self.db, model_ids)
 
     def set_embeddings(self, face_ids: Sequence[int], codes: np.ndarray, model_id: str) -> None:
         faces.set_embeddings(self.db, face_ids, codes, model_id)
