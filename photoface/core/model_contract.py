@@ -22,8 +22,6 @@ OUTPUT_NAME = "embedding"
 # The side of the aligned face crop the pipeline makes (photoface.core.align) and a model takes.
 CROP_SIZE = 96
 META_PREFIX = "photoface."
-# Fields a model file may leave out (older exports did): the value used when it does.
-OPTIONAL_FIELDS = ("compatible_with", "cluster_threshold", "flip_averaged")
 
 
 def meta_key(name: str) -> str:
