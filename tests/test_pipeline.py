@@ -214,3 +214,18 @@ def test_listing_skips_hidden_folders_and_other_files(tmp_path):
     (tmp_path / "a/loop").symlink_to(tmp_path / "a")  # a folder link loop is not followed
     names = [p.name for p in list_photos(tmp_path / "a")]
     assert sorted(names) == ["face_0.jpg", "sky.jpg"]
+
+
+def test_the_readme_states_the_batches_the_scan_uses():
+    import inspect
+    from pathlib import Path
+
+    from photoface.core.embed import OnnxEmbedder
+
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    text = " ".join(readme.read_text(encoding="utf-8").split())
+    o = ScanOptions()
+    held = f"the faces of up to {o.batch_photos} photos, or {o.batch_faces} faces, at once"
+    assert held in text
+    call = inspect.signature(OnnxEmbedder).parameters["batch_size"].default
+    assert f"the scan's model calls hold up to {call}" in text
