@@ -43,6 +43,19 @@ def test_the_import_contracts_are_kept():
     assert f"Contracts: {len(names)} kept, 0 broken." in done.stdout, done.stdout
 
 
+def test_the_architecture_doc_shows_every_layer_the_contract_checks():
+    doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    assert "(docs/architecture.md)" in (ROOT / "README.md").read_text(encoding="utf-8")
+    (layers,) = [c["layers"] for c in contracts() if c["type"] == "layers"]
+    modules = [m.strip() for layer in layers for m in layer.split("|")]
+    assert len(modules) >= 8
+    for module in modules:
+        name = module.removeprefix("photoface.")
+        package = ROOT / "photoface" / name
+        shown = f"{name}/" if package.is_dir() else f"{name}.py"
+        assert shown in doc, f"{module} is a layer of the contract, not in docs/architecture.md"
+
+
 def circles_through_a_package(graph: grimp.ImportGraph, root: str) -> list[tuple[str, str]]:
     """(package, module) pairs where the package's __init__ reaches one of its own modules and
     that module reaches the package back. import-linter's acyclic_siblings contract compares
