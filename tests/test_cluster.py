@@ -118,12 +118,6 @@ def test_only_good_faces_make_up_a_persons_minimum(tmp_path, grouping):
             assert (got[truth == 0] > 0).all() == (people == 2)
 
 
-def test_relabel_by_size_orders_and_leaves_small_unsorted():
-    roots = np.array([5, 5, 5, 2, 2, 2, 2, 9])
-    labels = cluster.relabel_by_size(roots, min_size=3)
-    assert labels.tolist() == [1, 1, 1, 0, 0, 0, 0, cluster.UNSORTED]
-
-
 def test_pairs_in_same_photo_counts_brute_force():
     rng = np.random.default_rng(0)
     labels, photos = rng.integers(0, 3, 30), rng.integers(0, 8, 30)

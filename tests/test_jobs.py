@@ -75,7 +75,7 @@ def test_scan_folder_embeds_scans_groups_and_returns_all_three(tmp_path, lib, de
     assert result.reembedded == ReembedResult(3, 3, "v2")
     assert result.scan.new_photos == 2 and result.scan.faces == 2
     assert type(result.grouping) is GroupingResult and result.grouping.faces == 5
-    assert lib.faces_to_embed("v2") == []
+    assert lib.faces_to_embed(["v2"]) == []
     assert lib.counts()["unsorted"] == 5 - result.grouping.assigned
 
 
@@ -151,7 +151,7 @@ def test_a_regroup_cancelled_while_re_embedding_groups_nothing(tmp_path, lib, de
     assert result.grouping is None and result.reembedded.cancelled
     assert result.reembedded.embedded == 0 < result.reembedded.total == 4
     assert lib.query("SELECT id, person_id FROM faces ORDER BY id") == people
-    assert len(lib.faces_to_embed("v2")) == 4
+    assert len(lib.faces_to_embed(["v2"])) == 4
 
 
 def test_open_library_creates_only_when_asked_and_makes_only_the_default_folder(tmp_path):

@@ -51,6 +51,12 @@ def test_thresholds_are_written_as_exports_always_wrote_them():
     assert meta_key("cluster_threshold") not in TINY.to_metadata()
 
 
+def test_a_model_compares_with_itself_and_the_models_it_is_compatible_with():
+    assert TINY.comparable_ids == (TINY.model_id,)
+    v3 = replace(TINY, model_id="v3", compatible_with=("v1", "v2"))
+    assert v3.comparable_ids == ("v3", "v1", "v2")
+
+
 def _file_metadata(path: Path) -> dict[str, str]:
     """The metadata as the app's runtime sees it (onnxruntime, not the onnx package)."""
     import onnxruntime as ort

@@ -135,7 +135,7 @@ def test_scan_without_a_model_stores_faces_and_embeds_later(tmp_path, lib, detec
     emb = FakeEmbedder()
     done = drain(reembed(lib, emb))
     assert done.embedded == done.total == 3 and not done.cancelled
-    assert lib.faces_to_embed(emb.info.model_id) == []
+    assert lib.faces_to_embed(emb.info.comparable_ids) == []
     r = update(lib, emb.info, PARAMS)
     assert r.people == 1 and lib.people()[0].face_count == 3
 
@@ -144,8 +144,8 @@ def test_an_incompatible_model_re_embeds_from_stored_crops(tmp_path, lib, detect
     make_album(tmp_path / "album", n_faces=3, broken=False)
     run(lib, tmp_path / "album", detector, FakeEmbedder("v1"))
     v2 = FakeEmbedder("v2")
-    assert len(lib.faces_to_embed("v2")) == 3
-    assert lib.faces_to_embed("v2", compatible=["v1"]) == []
+    assert len(lib.faces_to_embed(["v2"])) == 3
+    assert lib.faces_to_embed(["v2", "v1"]) == []
     drain(reembed(lib, v2))
     assert {f.model_id for f in lib.unsorted_faces()} == {"v2"}
 
@@ -164,9 +164,9 @@ def test_re_embedding_stops_when_cancelled_and_goes_on_later(tmp_path, lib, dete
 
     stopped = drain(reembed(lib, FakeEmbedder("v2"), cancel, batch=2), press_cancel)
     assert stopped.cancelled and stopped.embedded == 2 and steps[-1].done == 2
-    assert len(lib.faces_to_embed("v2")) == 2  # the rest waits, nothing is lost
+    assert len(lib.faces_to_embed(["v2"])) == 2  # the rest waits, nothing is lost
     assert drain(reembed(lib, FakeEmbedder("v2"))).total == 2
-    assert lib.faces_to_embed("v2") == []
+    assert lib.faces_to_embed(["v2"]) == []
 
 
 def test_two_faces_in_one_photo_never_share_a_person(tmp_path, lib, detector):
@@ -214,3 +214,18 @@ def test_listing_skips_hidden_folders_and_other_files(tmp_path):
     (tmp_path / "a/loop").symlink_to(tmp_path / "a")  # a folder link loop is not followed
     names = [p.name for p in list_photos(tmp_path / "a")]
     assert sorted(names) == ["face_0.jpg", "sky.jpg"]
+
+
+def test_the_readme_states_the_batches_the_scan_uses():
+    import inspect
+    from pathlib import Path
+
+    from photoface.core.embed import OnnxEmbedder
+
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    text = " ".join(readme.read_text(encoding="utf-8").split())
+    o = ScanOptions()
+    held = f"the faces of up to {o.batch_photos} photos, or {o.batch_faces} faces, at once"
+    assert held in text
+    call = inspect.signature(OnnxEmbedder).parameters["batch_size"].default
+    assert f"the scan's model calls hold up to {call}" in text

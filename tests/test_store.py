@@ -87,11 +87,12 @@ def test_a_busy_library_gives_a_clear_message(tmp_path, monkeypatch):
     monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 100)
     lib = Library(path)
     lib.conn.execute("PRAGMA busy_timeout = 100")
-    with pytest.raises(LibraryError, match="busy"):
-        lib.set_meta("k", "v")
+    with pytest.raises(LibraryError, match="busy"), lib.transaction():
+        pass
     other.execute("ROLLBACK")
-    lib.set_meta("k", "v")
-    assert lib.get_meta("k") == "v"
+    with lib.transaction() as c:
+        c.execute("INSERT INTO meta(key, value) VALUES ('k', 'v')")
+    assert lib.query("SELECT value FROM meta WHERE key = 'k'") == [("v",)]
 
 
 def test_two_processes_creating_one_library_run_each_migration_once(tmp_path):
@@ -259,7 +260,7 @@ def test_schema_2_gives_each_path_to_its_newest_content_and_a_scan_retires_the_g
         # The ghost (the old content, with no path now) is retired: out of Ada, its row kept.
         assert lib.person(7).face_count == 2
         assert lib.face(2).person_id == 7 and lib.face(3).person_id == 7
-        assert lib.counts()["retired"] == 1 and lib.edits.undo_history() == []
+        assert lib.counts()["retired"] == 1 and lib.edits.next_undo() is None
         assert lib.query("SELECT person_id, locked FROM faces WHERE id = 1") == [(7, 1)]
         (tmp_path / "empty").mkdir()
         drain(scan(lib, tmp_path / "empty", detector=None, embedder=None))  # nothing to read

@@ -193,7 +193,7 @@ def scan_album(
     for i, src in enumerate(distractors):
         shutil.copy(src, work / f"extra_{i:04d}{src.suffix.lower()}")
     drain(scan(lib, work, make_detector("yunet"), embedder))
-    ci = lib.cluster_input([embedder.info.model_id])
+    ci = lib.cluster_input(embedder.info.comparable_ids)
     people = {n: k for k, n in enumerate(sorted(set(names.values())))}
     truth = np.full(len(ci.face_ids), -1)
     labelled = np.zeros(len(ci.face_ids), bool)
@@ -220,7 +220,7 @@ def run_app_grouping(
 ) -> np.ndarray:
     """The app's own recluster, read back as a label per face (UNSORTED for none)."""
     recluster(lib, embedder.info, params)
-    ci = lib.cluster_input([embedder.info.model_id])
+    ci = lib.cluster_input(embedder.info.comparable_ids)
     return np.where(ci.person_ids != NO_PERSON, ci.person_ids, UNSORTED)
 
 

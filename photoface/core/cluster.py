@@ -389,17 +389,6 @@ def nearest_clusters(
     return idx, best
 
 
-def relabel_by_size(roots: np.ndarray, min_size: int) -> np.ndarray:
-    """Roots to 0..m-1 by falling cluster size; clusters under `min_size` become UNSORTED."""
-    uniq, inverse, counts = np.unique(roots, return_inverse=True, return_counts=True)
-    order = np.argsort(-counts, kind="stable")
-    rank = np.empty(len(uniq), np.int64)
-    rank[order] = np.arange(len(uniq))
-    out = rank[inverse]
-    out[counts[inverse] < min_size] = UNSORTED
-    return out
-
-
 def pairs_in_same_photo(labels: np.ndarray, photo_ids: Sequence[int]) -> int:
     """How many pairs of faces from one photo share a cluster (the constraint should make 0)."""
     seen: dict[tuple[int, int], int] = {}

@@ -22,8 +22,6 @@ OUTPUT_NAME = "embedding"
 # The side of the aligned face crop the pipeline makes (photoface.core.align) and a model takes.
 CROP_SIZE = 96
 META_PREFIX = "photoface."
-# Fields a model file may leave out (older exports did): the value used when it does.
-OPTIONAL_FIELDS = ("compatible_with", "cluster_threshold", "flip_averaged")
 
 
 def meta_key(name: str) -> str:
@@ -53,8 +51,11 @@ class ModelInfo:
     def grouping_threshold(self) -> float:
         return self.cluster_threshold if self.cluster_threshold is not None else self.threshold
 
-    def can_compare_with(self, other_model_id: str | None) -> bool:
-        return other_model_id == self.model_id or other_model_id in self.compatible_with
+    @property
+    def comparable_ids(self) -> tuple[str, ...]:
+        """The models whose vectors this one's can be compared with: itself, then the older
+        models it was trained to be compatible with (their vectors need no re-embedding)."""
+        return (self.model_id, *self.compatible_with)
 
     def describe(self) -> str:
         """One line for `photoface info`: the id, and how the model embeds when it matters."""

@@ -25,8 +25,10 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class ScanOptions:
     max_side: int = imaging.DEFAULT_MAX_SIDE  # long side photos are decoded to for detection
-    batch_faces: int = 64  # faces embedded in one model call
-    batch_photos: int = 16  # photos held before their faces are embedded and stored
+    # Found faces are held until batch_faces of them (or batch_photos photos) are waiting, then
+    # embedded together (in model calls of up to OnnxEmbedder.batch_size, 64) and stored.
+    batch_faces: int = 64
+    batch_photos: int = 16
     read_ahead: int = 3  # photos read and decoded ahead on a second thread
     max_file_bytes: int = fileio.MAX_READ_BYTES  # larger files are recorded as errors, unread
 

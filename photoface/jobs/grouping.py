@@ -40,7 +40,7 @@ class RegroupResult:
 
 def recluster(library: Library, info: ModelInfo, params: ClusterParams) -> GroupingResult:
     """Cluster every face again; what the user said (locks, names, rejections) is kept."""
-    ci = library.cluster_input([info.model_id, *info.compatible_with])
+    ci = library.cluster_input(info.comparable_ids)
     found = grouping.recluster_labels(ci, params)
     free = found.decided
     library.write_grouping(ci.face_ids[free], found.person[free], found.new[free])
@@ -52,7 +52,7 @@ def recluster(library: Library, info: ModelInfo, params: ClusterParams) -> Group
 def update(library: Library, info: ModelInfo, params: ClusterParams) -> GroupingResult:
     """Incremental: faces with no person join the nearest person within the threshold; the
     rest are clustered among themselves. People already made are not reconsidered."""
-    ci = library.cluster_input([info.model_id, *info.compatible_with])
+    ci = library.cluster_input(info.comparable_ids)
     found = grouping.update_labels(ci, params)
     todo, n = found.decided, len(found.person)
     if not todo.any():

@@ -34,7 +34,7 @@ def reembed(
     """Embed faces from their stored crops (no re-detection), a batch per transaction, so a
     cancel or a kill keeps every batch done."""
     info = embedder.info
-    todo = library.faces_to_embed(info.model_id, info.compatible_with)
+    todo = library.faces_to_embed(info.comparable_ids)
     for s in range(0, len(todo), batch):
         if cancel is not None and cancel.is_set():
             return ReembedResult(s, len(todo), info.model_id, cancelled=True)

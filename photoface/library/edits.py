@@ -379,9 +379,3 @@ class Edits:
         """What `redo` would redo now (None: nothing)."""
         row = self.db.query("SELECT description FROM ops WHERE undone = 1 ORDER BY id LIMIT 1")
         return str(row[0][0]) if row else None
-
-    def undo_history(self, limit: int = 20) -> list[tuple[int, str, bool]]:
-        rows = self.db.query(
-            "SELECT id, description, undone FROM ops ORDER BY id DESC LIMIT ?", (limit,)
-        )
-        return [(r[0], r[1], bool(r[2])) for r in rows]

@@ -86,9 +86,9 @@ def crops(db: Database, face_ids: Sequence[int]) -> list[bytes]:
     return out
 
 
-def faces_to_embed(db: Database, model_id: str, compatible: Iterable[str] = ()) -> list[int]:
-    """Faces with no vector, or one from a model that cannot be compared with `model_id`."""
-    ok = [model_id, *compatible]
+def faces_to_embed(db: Database, model_ids: Iterable[str]) -> list[int]:
+    """Faces with no vector, or one from none of `model_ids` (ModelInfo.comparable_ids)."""
+    ok = list(model_ids)
     rows = db.query(
         f"SELECT id FROM faces WHERE embedding IS NULL OR model_id NOT {in_clause(len(ok))} "
         "ORDER BY id",

@@ -59,16 +59,6 @@ class Library:
         """The rows of one SQL statement: for tests and tools; the app uses the typed queries."""
         return self.db.query(sql, args)
 
-    # --- meta -------------------------------------------------------------------------------
-
-    def get_meta(self, key: str, default: str | None = None) -> str | None:
-        row = self.db.query("SELECT value FROM meta WHERE key = ?", (key,))
-        return row[0][0] if row else default
-
-    def set_meta(self, key: str, value: str) -> None:
-        with self.db.transaction() as c:
-            c.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
-
     def counts(self) -> dict[str, int]:
         """photos: those with a path; missing: of those, the ones no path held at the last
         scan; retired: contents whose path got other content."""
@@ -154,8 +144,8 @@ class Library:
     def crops(self, face_ids: Sequence[int]) -> list[bytes]:
         return faces.crops(self.db, face_ids)
 
-    def faces_to_embed(self, model_id: str, compatible: Iterable[str] = ()) -> list[int]:
-        return faces.faces_to_embed(self.db, model_id, compatible)
+    def faces_to_embed(self, model_ids: Iterable[str]) -> list[int]:
+        return faces.faces_to_embed(self.db, model_ids)
 
     def set_embeddings(self, face_ids: Sequence[int], codes: np.ndarray, model_id: str) -> None:
         faces.set_embeddings(self.db, face_ids, codes, model_id)

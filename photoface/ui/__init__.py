@@ -1,1 +1,1 @@
-"""The PySide6 desktop interface (the only package, with app.py, that imports Qt)."""
+"""The PySide6 desktop interface (Qt is imported only here, in app.py and bench/window.py)."""

@@ -142,7 +142,7 @@ class RegroupController:
         if self.embedder is None or self.runner.busy:
             return False
         info = self.embedder.info
-        n = len(self.library.faces_to_embed(info.model_id, info.compatible_with))
+        n = len(self.library.faces_to_embed(info.comparable_ids))
         if n == 0:
             return False
         log.info("re-embedding %d faces for model %s", n, info.model_id)

@@ -30,7 +30,7 @@ from photoface.library import Library
 from photoface.ui.controllers import JobStatus, RegroupController, ScanController
 from photoface.ui.dialogs import SettingsDialog
 from photoface.ui.edit_slots import EditSlots
-from photoface.ui.models import ID_ROLE, FacesModel, PeopleModel, Thumbnails
+from photoface.ui.models import ID_ROLE, FacesModel, PeopleModel, Thumbnails, face_count_label
 from photoface.ui.pages import EmptyState, PeoplePage, PersonPage
 from photoface.ui.photo_view import PhotoView
 from photoface.ui.workers import TaskRunner
@@ -285,7 +285,7 @@ class MainWindow(EditSlots, QMainWindow):
             except NotFoundError:  # merged away or undone while open
                 self._follow_faces()
                 return
-            self.person_page.title.setText(f"{p.label} — {p.face_count} faces")
+            self.person_page.title.setText(f"{p.label} — {face_count_label(p.face_count)}")
         self.faces_model.refresh()
 
     def _follow_faces(self) -> None:
@@ -294,7 +294,7 @@ class MainWindow(EditSlots, QMainWindow):
         places: set[int | None] = set()
         for row in range(self.faces_model.rowCount()):
             try:
-                places.add(self.library.face(self.faces_model.face_at(row).id).person_id)
+                places.add(self.library.face(self.faces_model.index(row).data(ID_ROLE)).person_id)
             except NotFoundError:  # removed as "not a face"
                 continue
         if len(places) != 1:
@@ -335,7 +335,7 @@ class MainWindow(EditSlots, QMainWindow):
                 self.status_label.setText("That person is no longer in the library.")
                 self.show_people()
                 return
-            title = f"{p.label} — {p.face_count} faces"
+            title = f"{p.label} — {face_count_label(p.face_count)}"
         self.faces_model.show_person(person_id)
         self.person_page.title.setText(title)
         self.person_page.name_button.setEnabled(person_id is not None)

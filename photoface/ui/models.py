@@ -14,10 +14,15 @@ from photoface.library import Face, Library, Person
 log = logging.getLogger(__name__)
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
-COUNT_ROLE = Qt.ItemDataRole.UserRole + 2
 PERSON_MIME = "application/x-photoface-person"
 THUMB = 112
 TILE = QSize(THUMB + 56, THUMB + 44)  # a person's tile: the face, two lines of text
+
+
+def face_count_label(n: int) -> str:
+    """A person's count as the window shows it: faces (a photo can show a person only once, but
+    the count is of the faces the library holds for them, as the CLI and the person page say)."""
+    return f"{n} face" if n == 1 else f"{n} faces"
 
 
 class Thumbnails:
@@ -76,9 +81,6 @@ class PeopleModel(QAbstractListModel):
         self._rows = self.library.people(include_hidden=self.include_hidden, search=self.search)
         self.endResetModel()
 
-    def person_at(self, row: int) -> Person:
-        return self._rows[row]
-
     def row_of(self, person_id: int) -> int | None:
         return next((i for i, p in enumerate(self._rows) if p.id == person_id), None)
 
@@ -91,19 +93,17 @@ class PeopleModel(QAbstractListModel):
         p = self._rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             hidden = " (hidden)" if p.hidden else ""
-            return f"{p.label}{hidden}\n{p.face_count} photo{'s' if p.face_count != 1 else ''}"
+            return f"{p.label}{hidden}\n{face_count_label(p.face_count)}"
         if role == Qt.ItemDataRole.EditRole:
             return p.name or ""
         if role == Qt.ItemDataRole.DecorationRole:
             return self.thumbs.get(p.cover_face_id)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{p.label}: {p.face_count} faces (double-click to open, F2 to name)"
+            return f"{p.label}: {face_count_label(p.face_count)} (double-click to open, F2 to name)"
         if role == Qt.ItemDataRole.SizeHintRole:  # uniform items take the first one's size:
             return TILE  # give every tile the full cell, so long names are not cut to the icon
         if role == ID_ROLE:
             return p.id
-        if role == COUNT_ROLE:
-            return p.face_count
         return None
 
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:
@@ -168,9 +168,6 @@ class FacesModel(QAbstractListModel):
             except NotFoundError:  # the person went away (merged, undone); the window moves on
                 self._rows = []
         self.endResetModel()
-
-    def face_at(self, row: int) -> Face:
-        return self._rows[row]
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from photoface.ui.dialogs import MoveToDialog
-from photoface.ui.models import COUNT_ROLE, ID_ROLE
+from photoface.ui.models import ID_ROLE
 
 pytestmark = pytest.mark.gui
 
@@ -77,11 +77,15 @@ def people_window(qtbot, tmp_path, home):
 
 
 def tiles(window) -> list[tuple[str, int]]:
-    """The people grid as shown: (first line of the tile, face count)."""
+    """The people grid as shown: (the tile's first line, the count its second line says)."""
     m = window.people_model
-    return [
-        (m.index(r).data().split("\n")[0], m.index(r).data(COUNT_ROLE)) for r in range(m.rowCount())
-    ]
+    out = []
+    for r in range(m.rowCount()):
+        label, count = m.index(r).data().split("\n")
+        n, word = count.split(" ")
+        assert word == ("face" if n == "1" else "faces"), count
+        out.append((label, int(n)))
+    return out
 
 
 def row_of_name(window, name: str) -> int:
@@ -191,6 +195,20 @@ def open_tile(qtbot, window, name: str) -> None:
 # --- Move to… -----------------------------------------------------------------------------------
 
 
+def test_tiles_and_titles_count_faces_and_say_so(people_window):
+    w = people_window
+    m = w.people_model
+    assert [m.index(r).data().split("\n")[1] for r in range(m.rowCount())] == [
+        "4 faces",
+        "3 faces",
+        "2 faces",
+        "1 face",
+    ]
+    assert m.index(0).data(Qt.ItemDataRole.ToolTipRole).startswith("Ada: 4 faces ")
+    w.open_person(m.index(3).data(ID_ROLE))
+    assert w.person_page.title.text().endswith(" — 1 face")
+
+
 def test_move_to_button_splits_faces_into_a_new_person(qtbot, people_window):
     w = people_window
     bob = w.library.people(search="Bob")[0].id
@@ -202,7 +220,7 @@ def test_move_to_button_splits_faces_into_a_new_person(qtbot, people_window):
     assert len(moved) == 2
     when_dialog_shows(choose_person(qtbot, None))
     qtbot.mouseClick(w.person_page.move_to, LEFT)
-    assert w.person_page.title.text() == "Bob — 1 faces"
+    assert w.person_page.title.text() == "Bob — 1 face"
     assert w.faces_model.rowCount() == 1
     new = {w.library.face(f).person_id for f in moved}
     assert len(new) == 1 and new != {bob}
@@ -318,7 +336,7 @@ def test_enter_after_naming_opens_the_named_tile(qtbot, people_window):
     assert view.currentIndex().row() == 3
     press(qtbot, view, Qt.Key.Key_Return)
     assert w.stack.currentWidget() is w.person_page
-    assert w.person_page.title.text() == "Dora — 1 faces"
+    assert w.person_page.title.text() == "Dora — 1 face"
 
 
 def test_selection_follows_the_person_when_the_grid_reorders(qtbot, people_window):
