@@ -26,6 +26,23 @@ def home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPat
     return d
 
 
+@pytest.fixture(scope="module")
+def detector():
+    """The app's default detector (YuNet), built once a module."""
+    from photoface.core import detect
+
+    return detect.make_detector("yunet")
+
+
+@pytest.fixture
+def lib(tmp_path: Path):
+    """A fresh, empty library (test modules with a filled one define their own `lib`)."""
+    from photoface.library import Library
+
+    with Library(tmp_path / "lib.sqlite3") as library:
+        yield library
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("model") / "photoface-tiny.onnx")

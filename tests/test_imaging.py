@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from photoface.bench.formats import STORE
 from photoface.core import imaging
 from photoface.errors import ImageError
 from tests.photos import encode, png_with_size, save_jpeg
@@ -19,19 +20,6 @@ def quadrants(h: int = 120, w: int = 200) -> np.ndarray:
     a[h // 2 :, : w // 2] = (0, 0, 255)
     a[h // 2 :, w // 2 :] = (255, 255, 0)
     return a
-
-
-# How a camera stores an upright scene for each EXIF orientation (the inverse of the display op).
-STORE = {
-    1: [],
-    2: [Image.Transpose.FLIP_LEFT_RIGHT],
-    3: [Image.Transpose.ROTATE_180],
-    4: [Image.Transpose.FLIP_TOP_BOTTOM],
-    5: [Image.Transpose.TRANSPOSE],
-    6: [Image.Transpose.ROTATE_90],
-    7: [Image.Transpose.TRANSVERSE],
-    8: [Image.Transpose.ROTATE_270],
-}
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))

@@ -8,7 +8,6 @@ import threading
 import pytest
 
 from photoface import jobs, paths
-from photoface.core import detect
 from photoface.core.cluster import ClusterParams
 from photoface.errors import LibraryError
 from photoface.jobs import (
@@ -27,17 +26,6 @@ from tests.fakes import FakeEmbedder
 from tests.photos import face_photo, make_album, save_jpeg
 
 PARAMS = ClusterParams(threshold=1.0, min_size=3)
-
-
-@pytest.fixture(scope="module")
-def detector():
-    return detect.make_detector("yunet")
-
-
-@pytest.fixture
-def lib(tmp_path):
-    with Library(tmp_path / "lib.sqlite3") as library:
-        yield library
 
 
 def run_job(job):

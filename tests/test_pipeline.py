@@ -8,27 +8,14 @@ import threading
 import numpy as np
 import pytest
 
-from photoface.core import detect
 from photoface.core.cluster import ClusterParams, pairs_in_same_photo
 from photoface.core.pipeline import ScanOptions, list_photos
 from photoface.errors import PhotofaceError
 from photoface.jobs import drain, recluster, reembed, scan, update
-from photoface.library import Library
 from tests.fakes import FakeEmbedder
 from tests.photos import make_album, save_jpeg, two_faces_photo
 
 PARAMS = ClusterParams(threshold=1.0, min_size=3)
-
-
-@pytest.fixture(scope="module")
-def detector():
-    return detect.make_detector("yunet")
-
-
-@pytest.fixture
-def lib(tmp_path):
-    with Library(tmp_path / "lib.sqlite3") as library:
-        yield library
 
 
 def run(lib, root, detector, embedder=None, **kw):

@@ -13,23 +13,12 @@ import pytest
 
 from photoface import xmp
 from photoface.cli import main
-from photoface.core import detect, imaging
+from photoface.core import imaging
 from photoface.errors import PhotofaceError
 from photoface.jobs import drain, scan
 from photoface.library import Library
 from tests.fakes import FakeEmbedder
 from tests.photos import face_photo, make_album, save_jpeg
-
-
-@pytest.fixture(scope="module")
-def detector():
-    return detect.make_detector("yunet")
-
-
-@pytest.fixture
-def lib(tmp_path):
-    with Library(tmp_path / "lib.sqlite3") as library:
-        yield library
 
 
 def checksums(root: Path) -> dict[str, str]:

@@ -13,12 +13,6 @@ from tests.fakes import fill_library, people_embeddings
 
 
 @pytest.fixture
-def lib(tmp_path):
-    with Library(tmp_path / "lib.sqlite3") as library:
-        yield library
-
-
-@pytest.fixture
 def two_people(lib):
     """Six faces: 0-2 auto person A, 3-5 auto person B (one photo each)."""
     x, _ = people_embeddings(2, 3, seed=0)
