@@ -1,1 +1,1 @@
-"""The PySide6 desktop interface (Qt is imported only here, in app.py and bench/window.py)."""
+"""The PySide6 desktop interface (Qt is imported only here and in app.py)."""
