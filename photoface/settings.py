@@ -38,6 +38,11 @@ class Settings:
     max_side: int = DEFAULT_MAX_SIDE
     library: str | None = None  # None: library.sqlite3 in the data dir
     threads: int = 2
+    # The window as the user left it.
+    people_sort: str = "size"  # size | name | newest
+    thumb_size: int = 112  # pixels, the thumbnail-size slider
+    window_geometry: str | None = None  # Qt's saveGeometry(), hex
+    page: str = "people"  # people | unsorted | person:ID
 
     def validate(self) -> None:
         """Raises ValueError naming the first setting that is out of range or of a wrong type."""
@@ -98,6 +103,40 @@ def _check_library(v: object) -> str | None:
     return None
 
 
+PEOPLE_SORTS = ("size", "name", "newest")
+
+
+def _check_people_sort(v: object) -> str | None:
+    return None if isinstance(v, str) and v in PEOPLE_SORTS else f"must be one of {PEOPLE_SORTS}"
+
+
+def _check_thumb_size(v: object) -> str | None:
+    return None if _is_whole(v) and 32 <= v <= 512 else "must be a whole number from 32 to 512"
+
+
+def _check_window_geometry(v: object) -> str | None:
+    if v is None or (isinstance(v, str) and len(v) <= 4096 and _is_hex(v)):
+        return None
+    return "must be null or the window's saved geometry (hex)"
+
+
+def _is_hex(v: str) -> bool:
+    try:
+        bytes.fromhex(v)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_page(v: object) -> str | None:
+    if isinstance(v, str) and (
+        v in ("people", "unsorted")
+        or (v.startswith("person:") and v[7:].isascii() and v[7:].isdigit())
+    ):
+        return None
+    return "must be 'people', 'unsorted' or 'person:ID'"
+
+
 _CHECKS: dict[str, Callable[[object], str | None]] = {
     "detector": _check_detector,
     "cluster_threshold": _check_cluster_threshold,
@@ -106,6 +145,10 @@ _CHECKS: dict[str, Callable[[object], str | None]] = {
     "max_side": _check_max_side,
     "library": _check_library,
     "threads": _check_threads,
+    "people_sort": _check_people_sort,
+    "thumb_size": _check_thumb_size,
+    "window_geometry": _check_window_geometry,
+    "page": _check_page,
 }
 
 

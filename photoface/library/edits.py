@@ -1,8 +1,8 @@
-"""What the user says (name, merge, move, reject, hide, remove), each an undoable logged edit.
+"""What the user says (name, merge, move, reject, hide, cover, remove), each an undoable edit.
 
 Every edit snapshots the rows it may touch before and after; undo writes the "before" back and
-redo the "after". The snapshot covers the faces' person, lock and removal, the people's name and
-hidden flag (or their absence), and the rejections of the faces and people in scope.
+redo the "after". The snapshot covers the faces' person, lock and removal, the people's name,
+hidden flag and cover (or their absence), and the rejections of the faces and people in scope.
 """
 
 from __future__ import annotations
@@ -86,7 +86,9 @@ class Edits:
                     scope.people.add(int(pid))
         people = sorted(scope.people)
         for pid in people:
-            row = self.db.query("SELECT name, hidden FROM people WHERE id = ?", (pid,))
+            row = self.db.query(
+                "SELECT name, hidden, cover_face_id FROM people WHERE id = ?", (pid,)
+            )
             snap["people"][str(pid)] = list(row[0]) if row else None
         snap["rejections"] = self._rejections_in(faces, people)
         snap["scope"] = {"faces": faces, "people": people}
@@ -109,6 +111,12 @@ class Edits:
                     "ON CONFLICT(id) DO UPDATE SET name = excluded.name, hidden = excluded.hidden",
                     (int(pid), v[0], v[1], now),
                 )
+                if len(v) > 2:  # a snapshot from before covers leaves the cover as it is
+                    c.execute(
+                        "UPDATE people SET cover_face_id = "
+                        "(SELECT id FROM faces WHERE id = ?) WHERE id = ?",
+                        (v[2], int(pid)),
+                    )
         c.executemany(
             "UPDATE faces SET person_id = ?, locked = ?, removed = ? WHERE id = ?",
             [(v[0], v[1], v[2], int(fid)) for fid, v in snap["faces"].items()],
@@ -299,6 +307,20 @@ class Edits:
             )
             if hidden:
                 self._conn.execute("UPDATE faces SET locked = 1 WHERE person_id = ?", (person_id,))
+
+    def set_cover(self, person_id: int, face_id: int) -> None:
+        """Show a person by this face of theirs. The face is locked to the person, so a regroup
+        keeps it there; should it leave later, the person falls back to their best face."""
+        person = self._person(person_id)
+        (fid,) = self._check_faces([face_id])
+        owner = self.db.query("SELECT person_id FROM faces WHERE id = ?", (fid,))[0][0]
+        if owner != person.id:
+            raise PhotofaceError(f"face {fid} is not one of {person.label}'s faces")
+        with self._edit(
+            "cover", f"Use face {fid} as the cover of {person.label}", [fid], [person_id]
+        ):
+            self._conn.execute("UPDATE people SET cover_face_id = ? WHERE id = ?", (fid, person_id))
+            self._conn.execute("UPDATE faces SET locked = 1 WHERE id = ?", (fid,))
 
     def remove_faces(self, face_ids: Sequence[int]) -> None:
         """Not a face at all (a false detection): hidden everywhere, kept for undo."""

@@ -26,6 +26,15 @@ _EMPTY_AUTO_PEOPLE = (
     "AND NOT EXISTS (SELECT 1 FROM rejections r WHERE r.person_id = people.id)"
 )
 
+# A person's cover: the face the user chose while it is live and still theirs, else their
+# best-quality face (ties: the lowest id, so the tile does not flicker between equals).
+_COVER = (
+    f"coalesce((SELECT f2.id FROM faces f2 WHERE f2.id = pe.cover_face_id "
+    f"AND f2.person_id = pe.id AND {LIVE2}), "
+    f"(SELECT f2.id FROM faces f2 WHERE f2.person_id = pe.id AND {LIVE2} "
+    "ORDER BY f2.quality DESC, f2.id LIMIT 1))"
+)
+
 # --- reading --------------------------------------------------------------------------------
 
 
@@ -37,9 +46,7 @@ def people(db: Database, include_hidden: bool = False, search: str = "") -> list
         where += " AND pe.name LIKE ? ESCAPE '\\'"
         args.append("%" + _like_escape(search) + "%")
     rows = db.query(
-        "SELECT pe.id, pe.name, pe.hidden, count(f.id), "
-        f"(SELECT f2.id FROM faces f2 WHERE f2.person_id = pe.id AND {LIVE2} "
-        " ORDER BY f2.quality DESC LIMIT 1) "
+        f"SELECT pe.id, pe.name, pe.hidden, count(f.id), {_COVER} "
         f"FROM people pe JOIN faces f ON f.person_id = pe.id AND {LIVE} "
         f"WHERE 1 {where} GROUP BY pe.id ORDER BY count(f.id) DESC, pe.id",
         args,
@@ -51,8 +58,7 @@ def person(db: Database, person_id: int) -> Person:
     row = db.query(
         "SELECT pe.id, pe.name, pe.hidden, "
         f"(SELECT count(*) FROM faces f WHERE f.person_id = pe.id AND {LIVE}), "
-        f"(SELECT f2.id FROM faces f2 WHERE f2.person_id = pe.id AND {LIVE2} "
-        " ORDER BY f2.quality DESC LIMIT 1) FROM people pe WHERE pe.id = ?",
+        f"{_COVER} FROM people pe WHERE pe.id = ?",
         (person_id,),
     )
     if not row:

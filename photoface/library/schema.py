@@ -90,6 +90,11 @@ MIGRATIONS: list[str] = [
     UPDATE photos SET retired_at = scanned_at
         WHERE id NOT IN (SELECT photo_id FROM photo_paths);
     """,
+    # 3: the face the user chose to show a person by (NULL: the best-quality face). It counts
+    # only while that face is live and still in the person, so it falls back by itself.
+    """
+    ALTER TABLE people ADD COLUMN cover_face_id INTEGER REFERENCES faces(id) ON DELETE SET NULL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

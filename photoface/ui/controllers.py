@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable, Generator
 from pathlib import Path
 
-from PySide6.QtWidgets import QDockWidget, QLabel, QListWidget, QMessageBox, QProgressBar, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMessageBox, QProgressBar, QWidget
 
 from photoface import jobs
 from photoface.core.cluster import ClusterParams
@@ -25,6 +25,7 @@ from photoface.jobs import (
 )
 from photoface.library import Library
 from photoface.settings import Settings
+from photoface.ui.errors_panel import ErrorsList
 from photoface.ui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class ScanController:
         self,
         runner: TaskRunner,
         status: JobStatus,
-        errors: QListWidget,
+        errors: ErrorsList,
         errors_dock: QDockWidget,
         library_path: Path,
         detector_factory: Callable[[], Detector],
@@ -106,7 +107,7 @@ class ScanController:
     def done(self, result: ScanFolderResult) -> None:
         r = result.scan
         for path, reason in r.error_list:
-            self.errors.addItem(f"{path}: {reason}")
+            self.errors.add(path, reason)
         self.errors_dock.setVisible(bool(r.error_list))
         word = "Cancelled" if r.cancelled else "Done"
         text = f"{word}: {r.done}/{r.total} photos, {r.faces} new faces, {r.errors} unreadable"

@@ -1,15 +1,18 @@
-"""Small dialogs: settings, and choosing a person to move faces to."""
+"""Small dialogs: settings, a person's name (with the names there are), a person to move to."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
+    QCompleter,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
@@ -103,3 +106,37 @@ class MoveToDialog(QDialog):
         dlg = MoveToDialog(people, parent)
         ok = bool(dlg.exec())
         return dlg.person_id(), ok
+
+
+class NameDialog(QDialog):
+    """A person's name, completed from the names the library has (any part of a name matches,
+    whatever the case), so the same person is named the same way twice."""
+
+    def __init__(self, current: str, names: list[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Name person")
+        form = QFormLayout(self)
+        self.edit = QLineEdit(current)
+        self.edit.selectAll()
+        self.completer = QCompleter(sorted(names, key=str.casefold), self)
+        self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        self.edit.setCompleter(self.completer)
+        form.addRow("Name:", self.edit)
+        self.edit.setFocus()  # typing goes to the name at once, and the completer with it
+        hint = QLabel("A name another person has offers to merge the two.")
+        hint.setStyleSheet("color: gray")
+        form.addRow(hint)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    @staticmethod
+    def get_name(parent: QWidget | None, current: str, names: list[str]) -> tuple[str, bool]:
+        """Ask, as QInputDialog.getText does: (the text, whether the user said OK)."""
+        dlg = NameDialog(current, names, parent)
+        ok = bool(dlg.exec())
+        return dlg.edit.text(), ok

@@ -1,4 +1,5 @@
-"""The user's edits from the window (name, merge, move, reject, hide, remove, undo, redo)."""
+"""The user's edits from the window (name, merge, move, reject, hide, cover, remove, undo, redo),
+each confirmed in the status bar in plain words."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from collections.abc import Callable
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from photoface.errors import NotFoundError, PhotofaceError
-from photoface.ui.dialogs import MoveToDialog
+from photoface.ui.dialogs import MoveToDialog, NameDialog
+from photoface.ui.models import face_count_label
 
 log = logging.getLogger(__name__)
 
@@ -22,18 +24,28 @@ class EditSlots:
     """Mixed into MainWindow: each edit is one undoable step, stored at once; a refused one
     (a name taken, a person gone meanwhile) is a message, never a traceback."""
 
-    def _edit(self, fn: Callable[[], object]) -> bool:
-        """Run one edit; True when it was stored. The window is refreshed either way: a refusal
-        often means it showed something that has changed."""
+    def _edit(self, fn: Callable[[], object], said: Callable[[object], str] | str = "") -> bool:
+        """Run one edit; True when it was stored. The status bar says what was done (`said`, or
+        a function of the edit's result, else the undo log's words). The window is refreshed
+        either way: a refusal often means it showed something that has changed."""
         try:
-            fn()
+            result = fn()
         except PhotofaceError as e:
             self.show_error(str(e))
             self.refresh()
             return False
-        self.status_label.setText(f"Done: {self.library.edits.next_undo()}")
+        text = said(result) if callable(said) else said
+        self.status_label.setText(f"{text or self.library.edits.next_undo()}.")
         self.refresh()
         return True
+
+    def _label_of(self, person_id: int) -> str:
+        """A person as a status message names them: their name, else "person N"."""
+        try:
+            p = self.library.person(person_id)
+        except NotFoundError:
+            return f"person {person_id}"
+        return p.name or f"person {p.id}"
 
     def show_error(self, message: str) -> None:
         self.status_label.setText(message)
@@ -67,11 +79,21 @@ class EditSlots:
                 f"“{name}” is already a person here. Merge the two into one person?",
             )
             if ask == QMessageBox.StandardButton.Yes and self._edit(
-                lambda: self.library.edits.merge([person_id, other.id], other.id, other.name)
+                lambda: self.library.edits.merge([person_id, other.id], other.id, other.name),
+                f"Merged 2 people into {other.name}",
             ):
                 return other.id
+            # Two people never share a name (as in the CLI): "No" leaves both as they were.
+            self.status_label.setText(f"Nothing changed: “{other.name}” is another person's name.")
             return None
-        renamed = self._edit(lambda: self.library.edits.rename(person_id, name or None))
+        who = self._label_of(person_id)
+        if not name:
+            said = f"Cleared the name of {who}"
+        elif who.startswith("person "):
+            said = f"Named {who} {name}"
+        else:
+            said = f"Renamed {who} to {name}"
+        renamed = self._edit(lambda: self.library.edits.rename(person_id, name or None), said)
         return person_id if renamed else None
 
     def _name_tile(self, ix) -> None:
@@ -89,7 +111,8 @@ class EditSlots:
             self.show_error(str(e))
             self.refresh()
             return
-        name, ok = QInputDialog.getText(self, "Name person", "Name:", text=p.name or "")
+        names = [q.name for q in self.library.people(include_hidden=True) if q.name]
+        name, ok = NameDialog.get_name(self, p.name or "", names)
         if not ok:
             return
         now = self._rename(p.id, name)
@@ -117,7 +140,10 @@ class EditSlots:
             )
             if not ok:
                 return
-        self._edit(lambda: self.library.edits.merge(all_ids, into, name))
+        self._edit(
+            lambda: self.library.edits.merge(all_ids, into, name),
+            lambda target: f"Merged {len(all_ids)} people into {self._label_of(target)}",
+        )
 
     def _names_of(self, ids: list[int]) -> list[str]:
         names: list[str] = []
@@ -135,9 +161,14 @@ class EditSlots:
 
     def toggle_hidden_selected(self) -> None:
         for pid in self.people_in_view():
-            self._edit(
-                lambda pid=pid: self.library.edits.hide(pid, not self.library.person(pid).hidden)
-            )
+            try:
+                hide = not self.library.person(pid).hidden
+            except NotFoundError as e:
+                self.show_error(str(e))
+                self.refresh()
+                continue
+            said = f"{'Hid' if hide else 'Showed'} {self._label_of(pid)}"
+            self._edit(lambda pid=pid, hide=hide: self.library.edits.hide(pid, hide), said)
 
     # --- faces --------------------------------------------------------------------------------
 
@@ -151,7 +182,8 @@ class EditSlots:
         pid = self.faces_model.person_id
         faces = self._faces_or_hint("take out of this person")
         if faces and pid is not None:
-            self._edit(lambda: self.library.edits.reject(faces, pid))
+            said = f"Took {face_count_label(len(faces))} out of {self._label_of(pid)}"
+            self._edit(lambda: self.library.edits.reject(faces, pid), said)
 
     def ask_and_move_faces(self) -> None:
         """The "Move to…" button: ask for the person (or a new one), then move."""
@@ -167,20 +199,37 @@ class EditSlots:
         """Move the selected faces to person `target`; None makes a new person of them."""
         faces = self.selected_faces()
         if faces:
-            self._edit(lambda: self.library.edits.move_faces(faces, target))
+            moved = face_count_label(len(faces))
+            self._edit(
+                lambda: self.library.edits.move_faces(faces, target),
+                lambda pid: (
+                    f"Moved {moved} to {self._label_of(pid)}"
+                    + (" (a new person)" if target is None else "")
+                ),
+            )
 
     def remove_faces(self) -> None:
         faces = self._faces_or_hint("remove")
         if faces:
-            self._edit(lambda: self.library.edits.remove_faces(faces))
+            said = f"Removed {face_count_label(len(faces))}"
+            self._edit(lambda: self.library.edits.remove_faces(faces), said)
+
+    def use_as_cover(self) -> None:
+        """Show the open person by the one selected face."""
+        pid, faces = self.faces_model.person_id, self.selected_faces()
+        if pid is None or len(faces) != 1:
+            self.status_label.setText("Select one face of this person to show them by.")
+            return
+        said = f"{self._label_of(pid)} is shown by the chosen face now"
+        self._edit(lambda: self.library.edits.set_cover(pid, faces[0]), said)
 
     # --- undo and redo ------------------------------------------------------------------------
 
     def undo(self) -> None:
-        self._step(self.library.edits.undo, "Undone", "Nothing to undo")
+        self._step(self.library.edits.undo, "Undid", "Nothing to undo")
 
     def redo(self) -> None:
-        self._step(self.library.edits.redo, "Redone", "Nothing to redo")
+        self._step(self.library.edits.redo, "Redid", "Nothing to redo")
 
     def _step(self, fn: Callable[[], str | None], done_word: str, nothing: str) -> None:
         try:

@@ -6,14 +6,13 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, SignalInstance
+from PySide6.QtCore import QByteArray, Qt, QTimer, SignalInstance
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractButton,
     QDockWidget,
     QFileDialog,
     QLabel,
-    QListWidget,
     QMainWindow,
     QMessageBox,
     QProgressBar,
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
     QStackedWidget,
 )
 
+from photoface import __version__
 from photoface import settings as settings_mod
 from photoface.core.detect import Detector, make_detector
 from photoface.core.embed import Embedder
@@ -30,8 +30,18 @@ from photoface.library import Library
 from photoface.ui.controllers import JobStatus, RegroupController, ScanController
 from photoface.ui.dialogs import SettingsDialog
 from photoface.ui.edit_slots import EditSlots
-from photoface.ui.models import ID_ROLE, FacesModel, PeopleModel, Thumbnails, face_count_label
-from photoface.ui.pages import EmptyState, PeoplePage, PersonPage
+from photoface.ui.errors_panel import ErrorsPanel
+from photoface.ui.library_lock import LibraryLock
+from photoface.ui.menus import ContextMenus
+from photoface.ui.models import (
+    ID_ROLE,
+    SORTS,
+    FacesModel,
+    PeopleModel,
+    Thumbnails,
+    face_count_label,
+)
+from photoface.ui.pages import MAX_THUMB, MIN_THUMB, EmptyState, PeoplePage, PersonPage
 from photoface.ui.photo_view import PhotoView
 from photoface.ui.workers import TaskRunner
 
@@ -45,7 +55,7 @@ def on_press(signal: SignalInstance, slot: Callable[[], object]) -> None:
     signal.connect(lambda *_checked: slot())
 
 
-class MainWindow(EditSlots, QMainWindow):
+class MainWindow(ContextMenus, EditSlots, QMainWindow):
     """People, a person's faces, a photo; the edits via EditSlots; scans and regrouping by
     their controllers, on one TaskRunner."""
 
@@ -73,8 +83,11 @@ class MainWindow(EditSlots, QMainWindow):
             self.embedder, self.model_problem = None, str(e)
         self.library_path = library_path
         self.library = Library(library_path)
-        self.thumbs = Thumbnails(self.library)
+        self.lock = LibraryLock.acquire(Path(self.library.path))
+        thumb = min(max(self.settings.thumb_size, MIN_THUMB), MAX_THUMB)
+        self.thumbs = Thumbnails(self.library, thumb)
         self.people_model = PeopleModel(self.library, self.thumbs, self)
+        self.people_model.sort = self.settings.people_sort
         self.faces_model = FacesModel(self.library, self.thumbs, self)
         self.runner = TaskRunner(self)
         self._build_pages()
@@ -108,7 +121,11 @@ class MainWindow(EditSlots, QMainWindow):
         self._live = QTimer(self)  # results appear while a scan runs, a few times a minute
         self._live.setInterval(3000)
         self._live.timeout.connect(self.refresh)
+        self._restore_window()
         self.refresh()
+        self._restore_page()
+        if self.lock.other_pid is not None:
+            QTimer.singleShot(0, self._warn_open_elsewhere)
         QTimer.singleShot(0, self.regrouping.update_faces)  # a new, incompatible model
 
     # --- layout -------------------------------------------------------------------------------
@@ -135,6 +152,9 @@ class MainWindow(EditSlots, QMainWindow):
         view.name_requested.connect(self._name_tile)
         self.people_page.search.textChanged.connect(self._on_search)
         self.people_page.show_hidden.toggled.connect(self._on_show_hidden)
+        sort = self.people_page.sort
+        sort.setCurrentIndex(max(0, sort.findData(self.people_model.sort)))
+        sort.currentIndexChanged.connect(lambda _i: self._on_sort(sort.currentData()))
         on_press(self.people_page.unsorted.clicked, lambda: self.open_person(None))
         self.person_page = PersonPage()
         self.person_page.view.setModel(self.faces_model)
@@ -145,10 +165,17 @@ class MainWindow(EditSlots, QMainWindow):
             (page.not_this, self.not_this_person),
             (page.move_to, self.ask_and_move_faces),
             (page.remove, self.remove_faces),
+            (page.cover, self.use_as_cover),
             (page.open_photo, self.open_selected_photo),
         ]
         for button, slot in buttons:
             on_press(button.clicked, slot)
+        for slider in (self.people_page.size, self.person_page.size):
+            slider.setValue(self.thumbs.size)
+            slider.valueChanged.connect(self._on_thumb_size)
+        self.people_page.set_thumb_size(self.thumbs.size)
+        self.person_page.set_thumb_size(self.thumbs.size)
+        self._install_menus()
         self.person_page.view.doubleClicked.connect(lambda _ix: self.open_selected_photo())
         self.photo_view = PhotoView()
         self.photo_view.person_clicked.connect(self.open_person)
@@ -156,9 +183,10 @@ class MainWindow(EditSlots, QMainWindow):
         for w in (self.empty, self.people_page, self.person_page, self.photo_view):
             self.stack.addWidget(w)
         self.setCentralWidget(self.stack)
-        self.errors_list = QListWidget()
+        self.errors_panel = ErrorsPanel()
+        self.errors_list = self.errors_panel.list
         self.errors_dock = QDockWidget("Files that could not be read", self)
-        self.errors_dock.setWidget(self.errors_list)
+        self.errors_dock.setWidget(self.errors_panel)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.errors_dock)
         self.errors_dock.hide()
 
@@ -187,6 +215,8 @@ class MainWindow(EditSlots, QMainWindow):
         self._action(v, "&People", self.show_people, QKeySequence("Ctrl+1"))
         self._action(v, "&Unsorted faces", lambda: self.open_person(None), QKeySequence("Ctrl+2"))
         self._action(v, "Back", self.go_back, QKeySequence(Qt.Key.Key_Escape))
+        h = m.addMenu("&Help")
+        self.about_action = self._action(h, "&About photoface", self.show_about)
 
     def _build_status(self) -> None:
         sb = self.statusBar()
@@ -265,17 +295,58 @@ class MainWindow(EditSlots, QMainWindow):
         if self.stack.currentWidget() is self.person_page:
             self._refresh_person_page()
         counts = self.library.counts()
-        shown = self.people_model.rowCount()  # counts['people'] also counts emptied people
-        self.people_page.summary.setText(
-            f"{shown} {'person' if shown == 1 else 'people'} shown · {counts['faces']} faces in "
-            f"{counts['photos']} photos · {counts['unsorted']} unsorted"
-        )
-        self.people_page.unsorted.setText(f"Unsorted faces ({counts['unsorted']})")
+        self._refresh_people_texts(counts)
         if counts["faces"] == 0 and self.stack.currentWidget() is not self.photo_view:
             self.stack.setCurrentWidget(self.empty)
         elif self.stack.currentWidget() is self.empty:
             self.stack.setCurrentWidget(self.people_page)
         self.refresh_undo_redo()
+
+    def _refresh_people_texts(self, counts: dict[str, int]) -> None:
+        """The people page's line of counts, and what it says when it shows no one."""
+        shown = self.people_model.rowCount()  # counts['people'] also counts emptied people
+        model = self.people_model
+        everyone = len(self.library.people(include_hidden=True))
+        out = everyone - shown
+        why = []
+        if model.search:
+            why.append(f"matching “{model.search}”")
+        if out and not model.include_hidden:
+            hidden = len(self.library.people(include_hidden=True, search=model.search)) - shown
+            if hidden:
+                why.append(f"{hidden} hidden")
+        shown_text = f"{shown} {'person' if shown == 1 else 'people'} shown"
+        if out:
+            shown_text += f" of {everyone} ({', '.join(why)})" if why else f" of {everyone}"
+        self.people_page.summary.setText(
+            f"{shown_text} · {counts['faces']} faces in {counts['photos']} photos · "
+            f"{counts['unsorted']} unsorted"
+        )
+        self.people_page.unsorted.setText(f"Unsorted faces ({counts['unsorted']})")
+        if shown:
+            hint = ""
+        elif model.search:
+            hint = f"No person matches “{model.search}”. Clear the search to see everyone."
+        elif everyone:
+            hint = "Everyone here is hidden. Tick “Show hidden” to see them."
+        elif counts["unsorted"]:
+            hint = (
+                "No people yet: the faces found are all unsorted. Open “Unsorted faces” and "
+                "name or move them, or add more photos of the same people."
+            )
+        else:
+            hint = "No people yet. Add a folder of photos to find them."
+        self.people_page.show_hint(hint)
+
+    def _person_page_hint(self) -> None:
+        empty = self.faces_model.rowCount() == 0
+        if empty and self.faces_model.person_id is None:
+            hint = "No unsorted faces: every face found is with a person."
+        elif empty:
+            hint = "This person has no faces left."
+        else:
+            hint = ""
+        self.person_page.show_hint(hint)
 
     def _refresh_person_page(self) -> None:
         pid = self.faces_model.person_id
@@ -286,7 +357,11 @@ class MainWindow(EditSlots, QMainWindow):
                 self._follow_faces()
                 return
             self.person_page.title.setText(f"{p.label} — {face_count_label(p.face_count)}")
+        else:
+            n = self.library.counts()["unsorted"]
+            self.person_page.title.setText(f"Unsorted faces — {face_count_label(n)}")
         self.faces_model.refresh()
+        self._person_page_hint()
 
     def _follow_faces(self) -> None:
         """The person shown is gone: show their faces where they are now if that is one place
@@ -327,7 +402,7 @@ class MainWindow(EditSlots, QMainWindow):
     def open_person(self, person_id: int | None) -> None:
         """Show a person's faces (None: the unsorted faces)."""
         if person_id is None:
-            title = "Unsorted faces"
+            title = f"Unsorted faces — {face_count_label(self.library.counts()['unsorted'])}"
         else:
             try:
                 p = self.library.person(person_id)
@@ -340,6 +415,8 @@ class MainWindow(EditSlots, QMainWindow):
         self.person_page.title.setText(title)
         self.person_page.name_button.setEnabled(person_id is not None)
         self.person_page.not_this.setEnabled(person_id is not None)
+        self.person_page.cover.setEnabled(person_id is not None)
+        self._person_page_hint()
         self.person_page.view.scrollToTop()  # a reset keeps the last person's scroll position
         self.stack.setCurrentWidget(self.person_page)
 
@@ -368,7 +445,83 @@ class MainWindow(EditSlots, QMainWindow):
 
     def _on_show_hidden(self, on: bool) -> None:
         self.people_model.include_hidden = on
+        self.refresh()
+
+    def _on_sort(self, key: str) -> None:
+        self.people_model.sort = key
+        self.settings.people_sort = key
+        self.refresh()
+        self.status_label.setText(f"People sorted by {SORTS[key].lower()}.")
+
+    def _on_thumb_size(self, size: int) -> None:
+        """Both grids follow either slider; the size is remembered when the window closes."""
+        self.settings.thumb_size = size
+        self.thumbs.resize(size)
+        for page in (self.people_page, self.person_page):
+            page.size.blockSignals(True)
+            page.size.setValue(size)
+            page.size.blockSignals(False)
+            page.set_thumb_size(size)
         self.people_model.refresh()
+        self.faces_model.refresh()
+
+    # --- the window as the user left it, and others on the same library -------------------------
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About photoface", self.about_text())
+
+    def about_text(self) -> str:
+        info = self.embedder.info if self.embedder is not None else None
+        model = info.model_id if info is not None else "none installed"
+        return (
+            f"photoface {__version__}\n"
+            "Finds the people in your photos, on this computer only.\n\n"
+            f"Face model: {model}\n"
+            f"Library: {self.library_path}"
+        )
+
+    def _warn_open_elsewhere(self) -> None:
+        self.setWindowTitle("photoface (also open in another window)")
+        QMessageBox.warning(
+            self,
+            "photoface",
+            f"This library is already open in another photoface window (process "
+            f"{self.lock.other_pid}). Edits made in one window are not shown in the other "
+            "until it is reopened; close one of them to be safe.",
+        )
+
+    def _restore_window(self) -> None:
+        geometry = self.settings.window_geometry
+        if geometry:
+            self.restoreGeometry(QByteArray(bytes.fromhex(geometry)))
+
+    def _restore_page(self) -> None:
+        page = self.settings.page
+        if self.library.counts()["faces"] == 0 or page == "people":
+            return
+        if page == "unsorted":
+            self.open_person(None)
+            return
+        try:
+            self.library.person(int(page.split(":", 1)[1]))
+        except NotFoundError:  # merged or gone since: the people page
+            return
+        self.open_person(int(page.split(":", 1)[1]))
+
+    def _page_name(self) -> str:
+        if self.stack.currentWidget() is self.person_page:
+            pid = self.faces_model.person_id
+            return "unsorted" if pid is None else f"person:{pid}"
+        return "people"
+
+    def remember_window(self) -> None:
+        """Write the window's size and place, the page, the sort and the thumbnail size."""
+        self.settings.window_geometry = bytes(self.saveGeometry().data()).hex()
+        self.settings.page = self._page_name()
+        try:
+            settings_mod.save(self.data_dir, self.settings)
+        except PhotofaceError as e:  # an unwritable data dir: the window still closes
+            log.warning("%s", e)
 
     # --- selections -----------------------------------------------------------------------------
 
@@ -390,5 +543,7 @@ class MainWindow(EditSlots, QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.runner.wait()
+        self.remember_window()
+        self.lock.release()
         self.library.close()
         super().closeEvent(event)

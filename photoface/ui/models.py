@@ -16,7 +16,31 @@ log = logging.getLogger(__name__)
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 PERSON_MIME = "application/x-photoface-person"
 THUMB = 112
-TILE = QSize(THUMB + 56, THUMB + 44)  # a person's tile: the face, two lines of text
+# How the people grid can be ordered (settings key -> what the combo says).
+SORTS = {"size": "Most faces", "name": "Name", "newest": "Newest"}
+
+
+def tile_size(thumb: int) -> QSize:
+    """A person's tile: the face, two lines of text."""
+    return QSize(thumb + 56, thumb + 44)
+
+
+def face_cell(thumb: int) -> QSize:
+    return QSize(thumb + 12, thumb + 12)
+
+
+TILE = tile_size(THUMB)
+
+
+def sort_people(people: list[Person], key: str) -> list[Person]:
+    """People in the order `key` (SORTS) names: by size (the library's order), by name (the
+    named A to Z, then the unnamed by size), or newest first (ids are given out in order)."""
+    if key == "name":
+        named = sorted((p for p in people if p.name), key=lambda p: (p.name.casefold(), p.id))
+        return named + [p for p in people if not p.name]
+    if key == "newest":
+        return sorted(people, key=lambda p: -p.id)
+    return list(people)
 
 
 def face_count_label(n: int) -> str:
@@ -60,10 +84,14 @@ class Thumbnails:
     def clear(self) -> None:
         self._cache.clear()
 
+    def resize(self, size: int) -> None:
+        self.size = size
+        self._cache.clear()
+
 
 class PeopleModel(QAbstractListModel):
-    """People, biggest first: cover face, name (or "Unnamed"), face count. Dropping one tile on
-    another asks for a merge."""
+    """People in the chosen order (biggest first by default): cover face, name (or "Unnamed"),
+    face count. Dropping one tile on another asks for a merge."""
 
     merge_requested = Signal(list, int)  # people to merge, the one dropped on
 
@@ -73,12 +101,14 @@ class PeopleModel(QAbstractListModel):
         self.thumbs = thumbs
         self.include_hidden = False
         self.search = ""
+        self.sort = "size"
         self._rows: list[Person] = []
         self.refresh()
 
     def refresh(self) -> None:
         self.beginResetModel()
-        self._rows = self.library.people(include_hidden=self.include_hidden, search=self.search)
+        people = self.library.people(include_hidden=self.include_hidden, search=self.search)
+        self._rows = sort_people(people, self.sort)
         self.endResetModel()
 
     def row_of(self, person_id: int) -> int | None:
@@ -101,7 +131,7 @@ class PeopleModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{p.label}: {face_count_label(p.face_count)} (double-click to open, F2 to name)"
         if role == Qt.ItemDataRole.SizeHintRole:  # uniform items take the first one's size:
-            return TILE  # give every tile the full cell, so long names are not cut to the icon
+            return tile_size(self.thumbs.size)  # the full cell: long names are not cut
         if role == ID_ROLE:
             return p.id
         return None

@@ -14,16 +14,20 @@ from PySide6.QtCore import (
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QComboBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListView,
     QPushButton,
+    QSlider,
     QVBoxLayout,
     QWidget,
 )
 
-from photoface.ui.models import ID_ROLE, THUMB, TILE
+from photoface.ui.models import ID_ROLE, SORTS, THUMB, TILE, face_cell, tile_size
+
+MIN_THUMB, MAX_THUMB = 64, 256
 
 
 class TileGrid(QListView):
@@ -120,14 +124,14 @@ class EmptyState(QWidget):
         super().__init__(parent)
         lay = QVBoxLayout(self)
         lay.addStretch(2)
-        title = QLabel("Drop a photo folder here")
+        title = QLabel("Add a folder to find people")
         f = title.font()
         f.setPointSize(f.pointSize() + 8)
         title.setFont(f)
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         sub = QLabel(
-            "photoface finds the people in your photos. Everything stays on this "
-            "computer; your photos are never changed."
+            "Drop a photo folder here or choose one: photoface finds the people in your photos. "
+            "Everything stays on this computer; your photos are never changed."
         )
         sub.setAlignment(Qt.AlignmentFlag.AlignCenter)
         sub.setWordWrap(True)
@@ -149,6 +153,31 @@ class EmptyState(QWidget):
         lay.addStretch(3)
 
 
+def size_slider(parent: QWidget) -> QSlider:
+    """The thumbnail-size slider both grids have."""
+    s = QSlider(Qt.Orientation.Horizontal, parent)
+    s.setRange(MIN_THUMB, MAX_THUMB)
+    s.setSingleStep(8)
+    s.setPageStep(32)
+    s.setValue(THUMB)
+    s.setMaximumWidth(140)
+    s.setToolTip("Thumbnail size")
+    s.setAccessibleName("Thumbnail size")
+    return s
+
+
+def hint_label(parent: QWidget) -> QLabel:
+    """What an empty grid says to do, shown in its place."""
+    label = QLabel("", parent)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setWordWrap(True)
+    f = label.font()
+    f.setPointSize(f.pointSize() + 3)
+    label.setFont(f)
+    label.hide()
+    return label
+
+
 class PeoplePage(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -158,11 +187,21 @@ class PeoplePage(QWidget):
         self.search.setPlaceholderText("Search names…")
         self.search.setClearButtonEnabled(True)
         self.show_hidden = QCheckBox("Show hidden")
+        self.sort = QComboBox()
+        for key, text in SORTS.items():
+            self.sort.addItem(text, key)
+        self.sort.setToolTip("Order of the people")
+        self.size = size_slider(self)
         self.unsorted = QPushButton("Unsorted faces")
         top.addWidget(self.search, 1)
         top.addWidget(self.show_hidden)
+        top.addWidget(QLabel("Sort:"))
+        top.addWidget(self.sort)
+        top.addWidget(self.size)
         top.addWidget(self.unsorted)
         lay.addLayout(top)
+        self.empty_hint = hint_label(self)
+        lay.addWidget(self.empty_hint, 1)
         self.view = grid_view(self, TILE + QSize(8, 8), TileGrid)
         self.view.setDragEnabled(True)
         self.view.setAcceptDrops(True)
@@ -173,6 +212,16 @@ class PeoplePage(QWidget):
         lay.addWidget(self.view, 1)
         self.summary = QLabel("")
         lay.addWidget(self.summary)
+
+    def set_thumb_size(self, size: int) -> None:
+        self.view.setIconSize(QSize(size, size))
+        self.view.setGridSize(tile_size(size) + QSize(8, 8))
+
+    def show_hint(self, text: str) -> None:
+        """An empty grid gives its place to `text`; "" shows the grid."""
+        self.empty_hint.setText(text)
+        self.empty_hint.setVisible(bool(text))
+        self.view.setVisible(not text)
 
 
 class PersonPage(QWidget):
@@ -191,18 +240,34 @@ class PersonPage(QWidget):
         self.title.setFont(f)
         self.name_button = QPushButton("Name…")
         self.name_button.setToolTip("Name this person (F2)")
+        self.size = size_slider(self)
         top.addWidget(self.back_button)
         top.addWidget(self.title, 1)
+        top.addWidget(self.size)
         top.addWidget(self.name_button)
         lay.addLayout(top)
-        self.view = grid_view(self, QSize(THUMB + 12, THUMB + 12))
+        self.empty_hint = hint_label(self)
+        lay.addWidget(self.empty_hint, 1)
+        self.view = grid_view(self, face_cell(THUMB))
         lay.addWidget(self.view, 1)
         row = QHBoxLayout()
         self.not_this = QPushButton("Not this person")
         self.move_to = QPushButton("Move to…")
         self.remove = QPushButton("Remove face")
+        self.cover = QPushButton("Use as cover")
+        self.cover.setToolTip("Show this person by the selected face")
         self.open_photo = QPushButton("Open photo")
-        for b in (self.not_this, self.move_to, self.remove, self.open_photo):
+        for b in (self.not_this, self.move_to, self.remove, self.cover, self.open_photo):
             row.addWidget(b)
         row.addStretch(1)
         lay.addLayout(row)
+
+    def set_thumb_size(self, size: int) -> None:
+        self.view.setIconSize(QSize(size, size))
+        self.view.setGridSize(face_cell(size))
+
+    def show_hint(self, text: str) -> None:
+        """An empty grid gives its place to `text`; "" shows the grid."""
+        self.empty_hint.setText(text)
+        self.empty_hint.setVisible(bool(text))
+        self.view.setVisible(not text)

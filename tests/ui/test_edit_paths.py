@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtWidgets import (
@@ -20,57 +19,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoface.ui.dialogs import MoveToDialog
+from photoface.ui.dialogs import MoveToDialog, NameDialog
 from photoface.ui.models import ID_ROLE
 
-pytestmark = pytest.mark.gui
+pytestmark = [pytest.mark.gui, pytest.mark.usefixtures("warnings")]
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier
 LEFT = Qt.MouseButton.LeftButton
-
-
-@pytest.fixture(autouse=True)
-def warnings(monkeypatch) -> list[str]:
-    """The warning boxes the window showed (recorded, not shown: an unexpected one would
-    otherwise wait for a click that never comes)."""
-    shown: list[str] = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda _p, _t, text, *a: shown.append(text))
-    return shown
-
-
-@pytest.fixture
-def people_window(qtbot, tmp_path, home):
-    """A window on a library with Ada (4 faces), Bob (3), an unnamed pair, an unnamed single
-    and 2 unsorted faces; nothing in the undo log yet."""
-    from photoface.library import Library
-    from photoface.settings import Settings
-    from photoface.ui.main_window import MainWindow
-    from tests.fakes import FakeEmbedder, fill_library, people_embeddings
-
-    path = tmp_path / "lib.sqlite3"
-    x, _ = people_embeddings(6, 2)
-    with Library(path) as lib:
-        face_ids = fill_library(lib, x, np.arange(len(x)))
-        labels = np.array([-1] * 4 + [-2] * 3 + [-3] * 2 + [-4] + [0] * 2)
-        lib.write_clustering(np.array(face_ids), labels)
-        ada, bob = lib.people()[:2]
-        # names as an earlier session left them, outside this session's undo log
-        lib.conn.execute("UPDATE people SET name = 'Ada' WHERE id = ?", (ada.id,))
-        lib.conn.execute("UPDATE people SET name = 'Bob' WHERE id = ?", (bob.id,))
-    w = MainWindow(
-        path,
-        Settings(),
-        home,
-        detector_factory=lambda: None,
-        embedder_factory=lambda: FakeEmbedder(),
-    )
-    qtbot.addWidget(w)
-    w.show()
-    w.activateWindow()
-    qtbot.waitExposed(w)
-    yield w
-    w.runner.wait()
 
 
 # --- what the user sees -------------------------------------------------------------------------
@@ -239,7 +195,7 @@ def test_move_to_button_splits_faces_into_a_new_person(qtbot, people_window):
 def test_move_to_button_files_an_unsorted_face_with_a_person(qtbot, people_window):
     w = people_window
     qtbot.mouseClick(w.people_page.unsorted, LEFT)
-    assert w.person_page.title.text() == "Unsorted faces"
+    assert w.person_page.title.text() == "Unsorted faces — 2 faces"
     view = w.person_page.view
     click_item(qtbot, view, 0)
     face = view.currentIndex().data(ID_ROLE)
@@ -310,7 +266,7 @@ def test_undo_twice_then_redo_with_both_shortcuts(qtbot, people_window):
     press(qtbot, view, Qt.Key.Key_Y, CTRL)
     assert ("Ada", 5) in tiles(w) and "Dora" not in dict(tiles(w))
     assert undo_redo(w) == ((True, "Undo Merge Dora into Ada"), (False, "Redo"))
-    assert "Redone: Merge Dora into Ada" in w.status_label.text()
+    assert "Redid: Merge Dora into Ada" in w.status_label.text()
 
 
 def test_undo_text_shows_an_ampersand_in_a_name(qtbot, people_window):
@@ -423,7 +379,7 @@ def test_undo_of_the_open_person_shows_where_their_faces_went(qtbot, people_wind
     assert w.person_page.title.text() == "Bob — 3 faces"
     assert w.faces_model.rowCount() == 3
     assert w.status_label.text() == (
-        "Undone: Move 1 face(s) to a new person — the faces you had open are now with Bob."
+        "Undid: Move 1 face(s) to a new person — the faces you had open are now with Bob."
     )
     when_dialog_shows(type_name(qtbot, "Robert"))
     press(qtbot, w.person_page.view, Qt.Key.Key_F2)  # names the person shown: Bob
@@ -473,6 +429,8 @@ def test_every_button_and_action_runs_without_an_error(qtbot, people_window, mon
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("", False))
     monkeypatch.setattr(main_window.SettingsDialog, "exec", lambda self: 0)
     monkeypatch.setattr(MoveToDialog, "exec", lambda self: 0)
+    monkeypatch.setattr(NameDialog, "exec", lambda self: 0)
+    monkeypatch.setattr(QMessageBox, "about", lambda *a: None)
     ada, bob = (w.library.people(search=n)[0].id for n in ("Ada", "Bob"))
     actions = [
         a

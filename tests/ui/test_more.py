@@ -7,6 +7,7 @@ import shutil
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
+from photoface.ui.dialogs import NameDialog
 from photoface.ui.models import ID_ROLE, TILE
 from tests.photos import make_album
 from tests.ui.test_window import names, scanned, select
@@ -79,13 +80,11 @@ def test_tiles_get_the_whole_cell_and_a_person_opens_at_the_top(qtbot, window, t
 
 
 def test_keyboard_names_undoes_and_redoes(qtbot, window, album, monkeypatch):
-    from PySide6.QtWidgets import QInputDialog
-
     scanned(qtbot, window, album)
     view = window.people_page.view
     view.setFocus()
     select(view, [0])
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Eileen Collins", True))
+    monkeypatch.setattr(NameDialog, "get_name", staticmethod(lambda *a: ("Eileen Collins", True)))
     qtbot.keyClick(view, Qt.Key.Key_F2)
     assert names(window) == ["Eileen Collins"]
     qtbot.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
@@ -130,10 +129,8 @@ def test_view_benchmark_smoke(qtbot, capsys):
 
 
 def test_double_click_names_on_the_name_and_opens_on_the_face(qtbot, window, album, monkeypatch):
-    from PySide6.QtWidgets import QInputDialog
-
     scanned(qtbot, window, album)
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Eileen Collins", True))
+    monkeypatch.setattr(NameDialog, "get_name", staticmethod(lambda *a: ("Eileen Collins", True)))
     view = window.people_page.view
     rect = view.visualRect(window.people_model.index(0))
     label = rect.center().x(), rect.bottom() - 6
@@ -146,7 +143,9 @@ def test_double_click_names_on_the_name_and_opens_on_the_face(qtbot, window, alb
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=face)  # a real double
     qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, pos=face)  # click: 2 presses
     assert window.stack.currentWidget() is window.person_page
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Eileen M. Collins", True))
+    monkeypatch.setattr(
+        NameDialog, "get_name", staticmethod(lambda *a: ("Eileen M. Collins", True))
+    )
     qtbot.mouseClick(window.person_page.name_button, Qt.MouseButton.LeftButton)
     assert window.person_page.title.text().startswith("Eileen M. Collins")
     window.open_person(None)
