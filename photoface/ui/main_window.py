@@ -442,6 +442,7 @@ class MainWindow(ContextMenus, EditSlots, QMainWindow):
     def _on_search(self, text: str) -> None:
         self.people_model.search = text.strip()
         self.people_model.refresh()
+        self._refresh_people_texts(self.library.counts())  # "N people shown", no match
 
     def _on_show_hidden(self, on: bool) -> None:
         self.people_model.include_hidden = on
