@@ -67,8 +67,8 @@ class ErrorsPanel(QWidget):
         self.open_folder.setEnabled(False)
         # A seam: tests check the URL instead of launching a file manager.
         self.open_url: Callable[[QUrl], object] = QDesktopServices.openUrl
-        self.list.currentItemChanged.connect(
-            lambda item, _old: self.open_folder.setEnabled(item is not None)
+        self.list.itemSelectionChanged.connect(
+            lambda: self.open_folder.setEnabled(bool(self.list.selectedItems()))
         )
         self.open_folder.clicked.connect(lambda *_checked: self.open_selected_folder())
         self.list.itemActivated.connect(lambda _item: self.open_selected_folder())
@@ -81,8 +81,9 @@ class ErrorsPanel(QWidget):
         lay.addLayout(row)
 
     def open_selected_folder(self) -> None:
-        item = self.list.currentItem()
-        if item is None:
+        items = self.list.selectedItems()
+        if not items:
             return
+        item = items[0]
         folder = Path(item.data(PATH_ROLE)).parent
         self.open_url(QUrl.fromLocalFile(str(folder)))

@@ -3,8 +3,12 @@ status messages, empty states and right-click menus, all through the real widget
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
-from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtCore import QPoint, Qt, QTimer, QUrl
 from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -340,3 +344,104 @@ def test_a_person_tiles_right_click_menu_hides_and_merges(qtbot, people_window):
     click_menu(qtbot, menu, "Merge selected people")
     assert w.status_label.text() == "Merged 2 people into Ada."
     assert ("Ada", 6) in tiles(w)
+
+
+# --- 8. About, the window remembered, a second window, the errors panel -------------------------
+
+
+def test_help_about_names_version_model_and_library(qtbot, people_window):
+    from photoface import __version__
+
+    w = people_window
+    shown: list[str] = []
+
+    def read_and_close(dlg: QWidget) -> None:
+        shown.append(dlg.text())
+        qtbot.mouseClick(dlg.findChild(QDialogButtonBox).buttons()[0], LEFT)
+
+    bar = w.menuBar()
+    help_menu = next(a for a in bar.actions() if a.text() == "&Help")
+    qtbot.mouseClick(bar, LEFT, pos=bar.actionGeometry(help_menu).center())
+    menu = help_menu.menu()
+    assert menu.isVisible()
+    when_dialog_shows(read_and_close)
+    qtbot.mouseClick(menu, LEFT, pos=menu.actionGeometry(w.about_action).center())
+    assert len(shown) == 1
+    assert f"photoface {__version__}" in shown[0]
+    assert f"Face model: {w.embedder.info.model_id}" in shown[0]
+    assert f"Library: {w.library_path}" in shown[0]
+
+
+def test_window_size_and_page_are_remembered(qtbot, people_window, home):
+    w = people_window
+    w.resize(700, 500)  # inside the offscreen platform's 800x600 screen
+    open_tile(qtbot, w, "Bob")
+    w2 = reopen(qtbot, w, home)
+    assert (w2.width(), w2.height()) == (700, 500)
+    assert w2.stack.currentWidget() is w2.person_page
+    assert w2.person_page.title.text() == "Bob — 3 faces"
+
+
+def test_a_second_window_on_the_same_library_warns(qtbot, people_window, home, warnings):
+    from photoface.settings import Settings
+    from photoface.ui.main_window import MainWindow
+    from tests.fakes import FakeEmbedder
+
+    w = people_window
+    lock = w.library_path.with_name(w.library_path.name + ".lock")
+    assert lock.read_text().split()[0] == str(os.getpid())
+    second = MainWindow(w.library_path, Settings(), home, lambda: None, lambda: FakeEmbedder())
+    qtbot.addWidget(second)
+    second.show()
+    qtbot.waitUntil(lambda: bool(warnings))
+    assert "already open in another photoface window" in warnings[0]
+    assert "also open in another window" in second.windowTitle()
+    second.close()
+    assert lock.exists()  # still the first window's
+    w.close()
+    assert not lock.exists()
+
+
+def test_a_stale_lock_is_taken_over_and_a_link_is_not_followed(tmp_path, home, qtbot, warnings):
+    from photoface.settings import Settings
+    from photoface.ui.main_window import MainWindow
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    library = tmp_path / "lib.sqlite3"
+    lock = tmp_path / "lib.sqlite3.lock"
+    lock.write_text(f"{dead.pid} abc\n")
+    w = MainWindow(library, Settings(), home, lambda: None, lambda: None)
+    qtbot.addWidget(w)
+    QApplication.processEvents()
+    assert warnings == []
+    assert lock.read_text().split()[0] == str(os.getpid())
+    w.close()
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("not the app's")
+    lock.symlink_to(target)
+    w = MainWindow(library, Settings(), home, lambda: None, lambda: None)
+    qtbot.addWidget(w)
+    QApplication.processEvents()
+    w.close()
+    assert target.read_text() == "not the app's" and lock.is_symlink()
+
+
+def test_the_errors_panel_says_why_in_plain_words_and_opens_the_folder(qtbot, window, album):
+    from photoface.ui.errors_panel import PATH_ROLE
+    from tests.ui.test_window import scanned
+
+    scanned(qtbot, window, album)
+    panel = window.errors_panel
+    lines = [panel.list.item(r).text() for r in range(panel.list.count())]
+    assert "empty.jpg — The file is empty (0 bytes)." in lines
+    assert any(line.startswith("notes.png — This is not a picture") for line in lines)
+    assert not panel.open_folder.isEnabled()
+    opened: list[QUrl] = []
+    panel.open_url = opened.append  # the seam: no file manager in a test
+    row = lines.index("empty.jpg — The file is empty (0 bytes).")
+    rect = panel.list.visualItemRect(panel.list.item(row))
+    qtbot.mouseClick(panel.list.viewport(), LEFT, pos=rect.center())
+    qtbot.mouseClick(panel.open_folder, LEFT)
+    assert opened == [QUrl.fromLocalFile(str(album / "broken"))]
+    assert panel.list.item(row).data(PATH_ROLE) == str(album / "broken" / "empty.jpg")
