@@ -409,6 +409,105 @@ def cmd_xmp_import(ctx: Context) -> int:
     return 1 if r.skipped else 0
 
 
+def cmd_find(ctx: Context) -> int:
+    from photoface.core.detect import make_detector
+
+    path = Path(ctx.args.photo).expanduser()
+    library = ctx.library  # no library: said before a model is loaded
+    embedder = ctx.embedder()
+    detector = make_detector(ctx.settings.detector, ctx.settings.threads)
+    threshold = ctx.settings.cluster_params(embedder.info).threshold
+    limit, max_side = ctx.args.limit, ctx.settings.max_side
+    r = jobs.find_people(library, path, detector, embedder, threshold, limit, max_side)
+    if ctx.args.json:
+        _out(json.dumps([_found_json(f) for f in r.faces], indent=1))
+        return 0
+    if not r.faces:
+        _out(f"no faces found in {printable(r.path)}")
+        return 0
+    known = "; this photo is in the library already" if r.known_photo_id is not None else ""
+    _out(
+        f"{printable(r.path)}: {len(r.faces)} face(s); distances are squared L2, the grouping "
+        f"threshold is {r.threshold:.3f}{known}"
+    )
+    for n, f in enumerate(r.faces, 1):
+        x, y, w, h = (round(v) for v in f.box)
+        _out(f"face {n} at x={x} y={y} w={w} h={h} (quality {f.quality:.2f})")
+        _out("  nearest people:" if f.people else "  nearest people: none yet")
+        for p in f.people:
+            hidden = " (hidden)" if p.hidden else ""
+            same = "  within the threshold: the same person" if p.within else ""
+            _out(f"    {p.distance:6.3f}  {printable(p.label)}{hidden}{same}")
+        _out("  nearest faces:")
+        for m in f.faces:
+            who = _person_label(ctx.library, m.person_id)
+            _out(f"    {m.distance:6.3f}  {printable(m.path)}  (face {m.face_id}, {who})")
+    return 0
+
+
+def _person_label(library: Library, person_id: int | None) -> str:
+    if person_id is None:
+        return "unsorted"
+    p = library.person(person_id)
+    return printable(p.name or f"Person {p.id}")
+
+
+def _found_json(f: jobs.FaceFound) -> dict[str, object]:
+    return {
+        "box": [round(v, 1) for v in f.box],
+        "quality": round(f.quality, 3),
+        "people": [
+            {
+                "person": p.person_id,
+                "name": p.name,
+                "label": p.label,
+                "hidden": p.hidden,
+                "faces": p.face_count,
+                "distance": round(p.distance, 4),
+                "within_threshold": p.within,
+            }
+            for p in f.people
+        ],
+        "faces": [
+            {
+                "face": m.face_id,
+                "photo": m.path,
+                "person": m.person_id,
+                "distance": round(m.distance, 4),
+                "within_threshold": m.within,
+            }
+            for m in f.faces
+        ],
+    }
+
+
+def cmd_photos(ctx: Context) -> int:
+    people: dict[int, Person] = {}
+    for ref in ctx.args.with_people:
+        p = ctx.person(ref)
+        people.setdefault(p.id, p)
+    floor = ctx.settings.seed_quality
+    photos = jobs.photos_together(ctx.library, list(people), ctx.args.only, floor)
+    if ctx.args.json:
+        rows = [{"photo": ph.id, "path": ph.path, "missing": ph.missing} for ph in photos]
+        _out(json.dumps(rows, indent=1))
+        return 0
+    for ph in photos:
+        _out(f"{printable(ph.path)}{'  [missing: the file is not there]' if ph.missing else ''}")
+    if not photos:  # on stderr: standard output stays a list of paths for scripts
+        names = " and ".join(printable(p.name or f"Person {p.id}") for p in people.values())
+        alone = " with nobody else" if ctx.args.only else ""
+        print(f"no photo shows {names}{alone}", file=sys.stderr)
+    return 0
+
+
+def _limit_arg(text: str) -> int:
+    """argparse type for --limit: a whole number from 1."""
+    if not _is_id(text) or not 1 <= int(text) <= 1000:
+        raise argparse.ArgumentTypeError(f"not a number from 1 to 1000: {_quote(text)}")
+    return int(text)
+
+
 def cmd_info(ctx: Context) -> int:
     _out(f"library: {ctx.library_path}")
     for k, v in ctx.library.counts().items():
@@ -492,6 +591,34 @@ def build_parser() -> argparse.ArgumentParser:
         "name faces from MWG regions in sidecars next to the photos (e.g. from digiKam); "
         "an unreadable sidecar is skipped with its reason (exit code 1)",
     )
+    p = add(
+        "find",
+        cmd_find,
+        "the people and faces of the library nearest each face of a photo (the photo is only "
+        "read, never added)",
+    )
+    p.add_argument("photo", help="a photo file, in the library or not")
+    p.add_argument("--limit", type=_limit_arg, default=5, help="people and faces per face (5)")
+    p.add_argument("--json", action="store_true")
+    p = add(
+        "photos",
+        cmd_photos,
+        "the photos in which all the given people appear together",
+    )
+    p.add_argument(
+        "--with",
+        dest="with_people",
+        action="append",
+        required=True,
+        metavar="PERSON",
+        help="a person (id or name); repeat for each",
+    )
+    p.add_argument(
+        "--only",
+        action="store_true",
+        help="and nobody else: no other person, no unsorted face of good quality",
+    )
+    p.add_argument("--json", action="store_true")
     add("info", cmd_info, "library location, counts and models")
     p = add(
         "setup-blazeface",
