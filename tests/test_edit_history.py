@@ -1,6 +1,6 @@
 """Random edit histories (hypothesis state machine): names, merges, moves, rejections, people
-kept apart, hiding, removals, photos edited in place, regroups and scans of more photos, with
-undo and redo anywhere between them.
+kept apart, review answers, hiding, removals, photos edited in place, regroups and scans of more
+photos, with undo and redo anywhere between them.
 
 After every step the library is sound (integrity and foreign keys, no person id given out twice);
 an undo right after an edit restores exactly the state before it and a redo right after an undo
@@ -26,6 +26,7 @@ from photoface.core.embed import normalize, quantize
 from photoface.errors import PhotofaceError
 from photoface.jobs import recluster, update
 from photoface.library import FaceRecord, Library, PhotoRecord
+from photoface.library.review import Review
 from tests.fakes import FakeEmbedder
 
 INFO = FakeEmbedder().info
@@ -173,6 +174,14 @@ class EditHistory(RuleBasedStateMachine):
     def keep_apart(self, data) -> None:
         a, b = data.draw(st.lists(st.sampled_from(self._people()), min_size=2, max_size=2))
         self._edit(self.lib.edits.keep_apart, a, b)
+
+    @rule(data=st.data(), answer=st.sampled_from(["yes", "no", "skip"]))
+    def answer_a_question(self, data, answer) -> None:
+        questions = Review(self.lib, INFO.comparable_ids, PARAMS.threshold).questions(limit=6)
+        if questions:
+            q = data.draw(st.sampled_from(questions))
+            review = Review(self.lib, INFO.comparable_ids, PARAMS.threshold)
+            self._edit(review.answer, q.id, answer)
 
     @precondition(lambda self: self._people())
     @rule(data=st.data(), hidden=st.booleans())

@@ -99,3 +99,142 @@ def test_keep_apart_refuses_one_person_and_unknown_people(tmp_path):
         with pytest.raises(PhotofaceError):
             lib.edits.keep_apart(a, 999)
         assert lib.query("SELECT * FROM apart") == [] and lib.edits.next_undo() is None
+
+
+# --- the questions and their answers (library API) ---------------------------------------------
+
+from photoface.core.review import IS, SAME  # noqa: E402
+from photoface.errors import PhotofaceError  # noqa: E402
+from photoface.library.review import Review, StaleQuestionError  # noqa: E402
+from tests.cli_helpers import stored_state  # noqa: E402
+
+
+def _review(lib: Library) -> Review:
+    return Review(lib, INFO.comparable_ids, PARAMS.threshold)
+
+
+def _ops(lib: Library) -> int:
+    return lib.query("SELECT count(*) FROM ops")[0][0]
+
+
+def test_one_person_split_in_two_is_the_first_question_and_yes_merges_in_one_edit(tmp_path):
+    with Library(tmp_path / "lib.sqlite3") as lib:
+        a, b, ids = _one_person_as_two(lib)
+        q = _review(lib).questions()[0]
+        assert (q.id, q.kind, q.a.person, q.b.person) == (f"same:{a}:{b}", SAME, a, b)
+        halves = {frozenset(ids[:3]), frozenset(ids[3:])}
+        assert {frozenset(q.a.faces), frozenset(q.b.faces)} == halves
+        _review(lib).answer(q.id, "yes")
+        assert _groups(lib, ids) == {frozenset(ids)} and _ops(lib) == 1
+        assert _review(lib).questions() == []
+        lib.edits.undo()
+        assert _groups(lib, ids) == {frozenset(ids[:3]), frozenset(ids[3:])}
+        with pytest.raises(StaleQuestionError, match="out of date"):
+            lib.edits.redo()
+            _review(lib).answer(q.id, "yes")
+
+
+def test_no_to_same_person_is_remembered_for_good_and_survives_a_recluster(tmp_path):
+    with Library(tmp_path / "lib.sqlite3") as lib:
+        a, b, ids = _one_person_as_two(lib)
+        _review(lib).answer(f"same:{a}:{b}", "no")
+        assert _ops(lib) == 1 and lib.query("SELECT * FROM apart") == [(a, b)]
+        recluster(lib, INFO, PARAMS)
+        assert _groups(lib, ids) == {frozenset(ids[:3]), frozenset(ids[3:])}
+        assert f"same:{a}:{b}" not in {q.id for q in _review(lib).questions()}
+        with pytest.raises(StaleQuestionError, match="already"):
+            _review(lib).answer(f"same:{a}:{b}", "yes")
+
+
+def _person_and_strays(lib: Library) -> tuple[int, list[int]]:
+    """A person of 4 faces, one more face of them unsorted, one face of someone else in it."""
+    x, _ = people_embeddings(2, 5, spread=0.2, seed=6)
+    ids = fill_library(lib, x, np.arange(10))
+    labels = np.array([-1, -1, -1, -1, 0, 0, 0, 0, 0, -1])
+    lib.write_clustering(np.array(ids), labels)
+    return lib.face(ids[0]).person_id, ids
+
+
+def test_an_unsorted_face_near_a_person_is_asked_and_yes_puts_it_there(tmp_path):
+    with Library(tmp_path / "lib.sqlite3") as lib:
+        person, ids = _person_and_strays(lib)
+        qid = f"face:{ids[4]}:{person}"
+        q = next(q for q in _review(lib).questions() if q.id == qid)
+        assert q.kind == IS and q.a.person is None and q.a.faces == (ids[4],)
+        assert q.b.person == person and ids[9] not in q.b.faces
+        _review(lib).answer(qid, "yes")
+        assert lib.face(ids[4]).person_id == person and lib.face(ids[4]).locked
+
+
+def test_no_to_an_unsorted_face_keeps_it_out_through_a_recluster(tmp_path):
+    with Library(tmp_path / "lib.sqlite3") as lib:
+        person, ids = _person_and_strays(lib)
+        _review(lib).answer(f"face:{ids[4]}:{person}", "no")
+        recluster(lib, INFO, PARAMS)
+        assert lib.face(ids[4]).person_id != person
+        assert f"face:{ids[4]}:{person}" not in {q.id for q in _review(lib).questions()}
+
+
+def test_an_outlier_face_is_asked_and_no_takes_it_out(tmp_path):
+    with Library(tmp_path / "lib.sqlite3") as lib:
+        person, ids = _person_and_strays(lib)
+        qs = _review(lib).questions()
+        # The two questions that each fix a face come first: the stray in, the outlier out.
+        assert {q.id for q in qs[:2]} == {f"face:{ids[4]}:{person}", f"face:{ids[9]}:{person}"}
+        q = next(q for q in qs if q.id == f"face:{ids[9]}:{person}")
+        assert q.a.person == person == q.b.person and ids[9] not in q.b.faces
+        assert q.p_yes < 0.5
+        _review(lib).answer(q.id, "no")
+        assert lib.face(ids[9]).person_id is None and _ops(lib) == 1
+        lib.edits.undo()
+        assert lib.face(ids[9]).person_id == person
+
+
+def test_a_skipped_question_is_not_asked_again_until_a_recluster(tmp_path):
+    with Library(tmp_path / "lib.sqlite3") as lib:
+        a, b, _ = _one_person_as_two(lib)
+        before = stored_state(lib.path)
+        assert _review(lib).answer(f"same:{a}:{b}", "skip")
+        assert f"same:{a}:{b}" not in {q.id for q in _review(lib).questions()}
+        assert stored_state(lib.path) == before  # no edit, nothing in the undo log
+        lib.write_clustering(np.array(_), np.array([-1, -1, -1, -2, -2, -2]))
+        recluster(lib, INFO, ClusterParams(threshold=0.01, min_size=3))
+        assert lib.query("SELECT * FROM review_skips") == []
+
+
+@pytest.mark.parametrize(
+    ("qid", "answer", "words"),
+    [
+        ("same:2:1", "yes", "not a question id"),
+        ("same:1", "yes", "not a question id"),
+        ("face:x:1", "no", "not a question id"),
+        ("face:99999999999999999999:1", "no", "not a question id"),
+        ("same:1:2", "maybe", "yes, no or skip"),
+        ("same:1:999", "yes", "person 999 no longer exists"),
+        ("face:999:1", "no", "face 999 is no longer"),
+    ],
+)
+def test_bad_ids_and_answers_are_refused_and_change_nothing(tmp_path, qid, answer, words):
+    with Library(tmp_path / "lib.sqlite3") as lib:
+        _one_person_as_two(lib)
+        before = stored_state(lib.path)
+        with pytest.raises(PhotofaceError, match=words):
+            _review(lib).answer(qid, answer)
+        assert stored_state(lib.path) == before
+        assert lib.query("SELECT * FROM review_skips") == []
+
+
+def test_asking_changes_nothing(tmp_path):
+    with Library(tmp_path / "lib.sqlite3") as lib:
+        _person_and_strays(lib)
+        before = stored_state(lib.path)
+        assert _review(lib).count() > 0
+        assert stored_state(lib.path) == before
+
+
+def test_two_people_with_faces_in_one_photo_are_not_asked_about(tmp_path):
+    with Library(tmp_path / "lib.sqlite3") as lib:
+        x, _ = people_embeddings(1, 6, spread=0.2, seed=3)
+        ids = fill_library(lib, x, np.array([0, 1, 2, 2, 3, 4]))
+        lib.write_clustering(np.array(ids), np.array([-1, -1, -1, -2, -2, -2]))
+        assert [q for q in _review(lib).questions() if q.kind == SAME] == []

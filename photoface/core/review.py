@@ -1,0 +1,260 @@
+"""Review questions from arrays: which people may be one, which faces may be someone, best first.
+
+Distances are the grouping's own: average linkage on squared L2 between unit vectors, exact from
+a cluster's sum and count (see core.cluster). A question is worth asking when its answer is
+likely to change the library and the change is big: the score is the chance the answer changes
+something (a yes to "same person?" or "is this X?" for a face outside X; a no for a face inside
+X) times the faces it settles, ab / (a + b) for two groups of a and b faces (what a merge adds
+to BCubed recall, up to the size of the true person). The chance is a logistic in the distance
+around the grouping threshold.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import numpy as np
+
+from photoface.core.embed import dequantize
+from photoface.core.grouping import NO_PERSON, ClusterArrays
+
+log = logging.getLogger(__name__)
+
+SAME = "same-person"
+IS = "is-this-person"
+SHOWN = 4  # faces shown for a person side
+
+
+@dataclass(frozen=True)
+class ReviewParams:
+    margin: float = 0.45  # how far past the threshold a pair is still asked about
+    scale: float = 0.12  # width of the logistic from distance to the chance of "same"
+    neighbours: int = 8  # nearest people looked at per person and per unsorted face
+
+
+@dataclass(frozen=True)
+class Side:
+    person: int | None  # None: an unsorted face
+    faces: tuple[int, ...]  # the faces shown (a person's: a few typical ones)
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str  # "same:A:B" (person ids, A < B) or "face:F:P" (is face F person P?)
+    kind: str  # SAME or IS
+    a: Side
+    b: Side
+    distance: float  # average-linkage distance between the two sides
+    p_yes: float  # the estimated chance that the answer is yes
+    score: float  # expected faces settled: higher is asked first
+
+
+def same_id(a: int, b: int) -> str:
+    return f"same:{min(a, b)}:{max(a, b)}"
+
+
+def face_id(face: int, person: int) -> str:
+    return f"face:{face}:{person}"
+
+
+def parse_id(qid: str) -> tuple[str, int, int]:
+    """(kind, x, y) of a question id: (SAME, a, b) or (IS, face, person); ValueError if bad."""
+    parts = qid.split(":")
+    if len(parts) == 3 and parts[0] in ("same", "face"):
+        if all(p.isascii() and p.isdigit() and len(p) <= 18 for p in parts[1:]):
+            x, y = int(parts[1]), int(parts[2])
+            if parts[0] == "same" and x < y:
+                return SAME, x, y
+            if parts[0] == "face":
+                return IS, x, y
+    raise ValueError(f"not a question id: {qid!r} (they look like same:12:40 or face:123:7)")
+
+
+def chance_same(d: np.ndarray, threshold: float, params: ReviewParams) -> np.ndarray:
+    """The estimated chance that two sides at distance d are one person."""
+    z = np.clip((threshold - np.asarray(d, np.float64)) / params.scale, -50, 50)
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def settled(a: np.ndarray | int, b: np.ndarray | int) -> np.ndarray:
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return a * b / np.maximum(a + b, 1.0)
+
+
+def questions(
+    ci: ClusterArrays,
+    threshold: float,
+    *,
+    hidden: Collection[int] = (),
+    named: Collection[int] = (),
+    skipped: Collection[str] = (),
+    params: ReviewParams | None = None,
+) -> list[Question]:
+    """Every question worth asking about these faces, best first. Pairs the user answered
+    (`ci.apart`, `ci.rejections`) or skipped are left out, and so are those the grouping's
+    rules answer already: two people with a face in one photo, two named people, a hidden
+    person, a face the user put in its person (locked)."""
+    params = params or ReviewParams()
+    x = dequantize(ci.embeddings).astype(np.float32)
+    person = np.asarray(ci.person_ids, np.int64)
+    has = person != NO_PERSON
+    people, inv = np.unique(person[has], return_inverse=True)
+    if people.size == 0:
+        return []
+    rows = np.nonzero(has)[0]
+    sums = np.zeros((len(people), x.shape[1]), np.float64)
+    np.add.at(sums, inv, x[rows])
+    counts = np.bincount(inv, minlength=len(people)).astype(np.float64)
+    means = (sums / counts[:, None]).astype(np.float32)
+    # Distance of each face in a person to its person (itself included), for the faces shown.
+    own = 2.0 - 2.0 * np.einsum("ij,ij->i", x[rows], means[inv])
+    order = np.lexsort((own, inv))
+    starts = np.searchsorted(inv[order], np.arange(len(people)))
+    face_ids = np.asarray(ci.face_ids, np.int64)
+
+    def shown(j: int) -> tuple[int, ...]:
+        s = starts[j]
+        return tuple(face_ids[rows[order[s : s + min(SHOWN, int(counts[j]))]]].tolist())
+
+    # (person, photo) keys: a person that has a face in a photo is not another face there.
+    photos = np.asarray(ci.photo_ids, np.int64)
+    big = int(photos.max(initial=0)) + 1
+    taken = np.unique(inv.astype(np.int64) * big + photos[rows])
+    blocked = np.isin(people, np.fromiter(hidden, np.int64, len(hidden)))
+    is_named = np.isin(people, np.fromiter(named, np.int64, len(named)))
+    skip = set(skipped)
+    out: list[Question] = []
+    out += _same_person(
+        means, counts, people, blocked, is_named, taken, big, ci, threshold, params, skip, shown
+    )
+    out += _unsorted(
+        x, ci, people, means, counts, blocked, taken, big, threshold, params, skip, shown
+    )
+    out += _outliers(
+        x, ci, rows, inv, people, sums, counts, blocked, threshold, params, skip, shown
+    )
+    out.sort(key=lambda q: (-q.score, q.id))
+    return out
+
+
+def _nearest(
+    q: np.ndarray, means: np.ndarray, k: int, block: int = 2048
+) -> tuple[np.ndarray, np.ndarray]:
+    """The k nearest people (by distance to their mean) of each row of q, nearest first."""
+    k = min(k, len(means))
+    idx = np.empty((len(q), k), np.int64)
+    dist = np.empty((len(q), k), np.float32)
+    for s in range(0, len(q), block):
+        d = 2.0 - 2.0 * (q[s : s + block] @ means.T)
+        part = np.argpartition(d, k - 1, axis=1)[:, :k] if k < d.shape[1] else np.argsort(d, 1)
+        pd = np.take_along_axis(d, part, axis=1)
+        o = np.argsort(pd, axis=1)
+        idx[s : s + block] = np.take_along_axis(part, o, axis=1)
+        dist[s : s + block] = np.take_along_axis(pd, o, axis=1)
+    return idx, dist
+
+
+def _same_person(
+    means, counts, people, blocked, is_named, taken, big, ci, threshold, params, skip, shown
+) -> list[Question]:
+    if len(people) < 2:
+        return []
+    # Average linkage between people P and Q is 2 - 2 m_P . m_Q (m: the mean vector).
+    idx, dist = _nearest(means, means, params.neighbours + 1)
+    a = np.repeat(np.arange(len(people)), idx.shape[1])
+    b, d = idx.ravel(), dist.ravel()
+    keep = (a != b) & (d <= threshold + params.margin)
+    a, b, d = np.minimum(a, b)[keep], np.maximum(a, b)[keep], d[keep]
+    key, first = np.unique(a * len(people) + b, return_index=True)
+    a, b, d = a[first], b[first], d[first]
+    keep = ~blocked[a] & ~blocked[b] & ~(is_named[a] & is_named[b])
+    apart = {(int(p), int(q)) for p, q in ci.apart}
+    photo_sets: dict[int, set[int]] = {}
+
+    def photos_of(j: int) -> set[int]:
+        if j not in photo_sets:
+            lo = np.searchsorted(taken, j * big)
+            hi = np.searchsorted(taken, (j + 1) * big)
+            photo_sets[j] = set((taken[lo:hi] - j * big).tolist())
+        return photo_sets[j]
+
+    p_yes = chance_same(d, threshold, params)
+    score = p_yes * settled(counts[a], counts[b])
+    out = []
+    for k in np.nonzero(keep)[0].tolist():
+        pa, pb = int(people[a[k]]), int(people[b[k]])
+        qid = same_id(pa, pb)
+        if (pa, pb) in apart or qid in skip:
+            continue
+        if not photos_of(int(a[k])).isdisjoint(photos_of(int(b[k]))):
+            continue  # two faces of one photo are two people
+        sa, sb = Side(pa, shown(int(a[k]))), Side(pb, shown(int(b[k])))
+        out.append(Question(qid, SAME, sa, sb, float(d[k]), float(p_yes[k]), float(score[k])))
+    return out
+
+
+def _rejected(ci: ClusterArrays, faces: np.ndarray, persons: np.ndarray) -> np.ndarray:
+    """Whether each (face, person) pair was said "not this person"."""
+    if not ci.rejections:
+        return np.zeros(len(faces), bool)
+    r = np.array(ci.rejections, np.int64)
+    width = int(max(r[:, 1].max(), persons.max(initial=0))) + 1
+    return np.isin(faces * width + persons, r[:, 0] * width + r[:, 1])
+
+
+def _unsorted(
+    x, ci, people, means, counts, blocked, taken, big, threshold, params, skip, shown
+) -> list[Question]:
+    todo = np.nonzero(np.asarray(ci.person_ids) == NO_PERSON)[0]
+    if todo.size == 0:
+        return []
+    idx, dist = _nearest(x[todo], means, min(3, len(people)))
+    rows = np.repeat(todo, idx.shape[1])
+    j, d = idx.ravel(), dist.ravel()
+    faces = np.asarray(ci.face_ids, np.int64)[rows]
+    photo = np.asarray(ci.photo_ids, np.int64)[rows]
+    ok = (d <= threshold + params.margin) & ~blocked[j]
+    ok &= ~np.isin(j * big + photo, taken)
+    ok &= ~_rejected(ci, faces, people[j])
+    p_yes = chance_same(d, threshold, params)
+    score = p_yes * settled(1, counts[j])
+    out, asked = [], set()
+    for k in np.nonzero(ok)[0].tolist():
+        f = int(faces[k])
+        qid = face_id(f, int(people[j[k]]))
+        if f in asked or qid in skip:
+            continue
+        asked.add(f)  # one question per face: its nearest person it may be
+        a, b = Side(None, (f,)), Side(int(people[j[k]]), shown(int(j[k])))
+        out.append(Question(qid, IS, a, b, float(d[k]), float(p_yes[k]), float(score[k])))
+    return out
+
+
+def _outliers(
+    x, ci, rows, inv, people, sums, counts, blocked, threshold, params, skip, shown
+) -> list[Question]:
+    """Faces the grouping put in a person that sit past the threshold from the rest of it."""
+    free = ~np.asarray(ci.locked, bool)[rows] & (counts[inv] >= 3) & ~blocked[inv]
+    r, j = rows[free], inv[free]
+    if r.size == 0:
+        return []
+    xr = x[r].astype(np.float64)
+    rest = sums[j] - xr
+    d = 2.0 - 2.0 * np.einsum("ij,ij->i", xr, rest) / (counts[j] - 1)
+    far = d > threshold
+    r, j, d = r[far], j[far], d[far]
+    p_yes = chance_same(d, threshold, params)
+    score = (1.0 - p_yes) * settled(1, counts[j] - 1)
+    faces = np.asarray(ci.face_ids, np.int64)[r]
+    out = []
+    for k in range(len(r)):
+        f, p = int(faces[k]), int(people[j[k]])
+        qid = face_id(f, p)
+        if qid in skip:
+            continue
+        others = tuple(g for g in shown(int(j[k])) if g != f)
+        a, b = Side(p, (f,)), Side(p, others)
+        out.append(Question(qid, IS, a, b, float(d[k]), float(p_yes[k]), float(score[k])))
+    return out
