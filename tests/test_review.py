@@ -3,12 +3,18 @@ their answers (each one undoable edit) and the CLI that asks them."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 from photoface.core.cluster import ClusterParams
 from photoface.jobs import recluster
 from photoface.library import Library
+from tests.cli_helpers import ROOT, assert_one_line_error
 from tests.fakes import FakeEmbedder, fill_library, people_embeddings
 
 INFO = FakeEmbedder().info
@@ -238,3 +244,158 @@ def test_two_people_with_faces_in_one_photo_are_not_asked_about(tmp_path):
         ids = fill_library(lib, x, np.array([0, 1, 2, 2, 3, 4]))
         lib.write_clustering(np.array(ids), np.array([-1, -1, -1, -2, -2, -2]))
         assert [q for q in _review(lib).questions() if q.kind == SAME] == []
+
+
+# --- the CLI ---------------------------------------------------------------------------------
+
+TINY = "tiny-test-v1"  # the tiny test model's id: the CLI compares faces of this model
+
+
+class Cli:
+    """`photoface --library PATH ...` in a fresh process, with the tiny model."""
+
+    def __init__(self, path, home, model) -> None:
+        self.path, self.home, self.model = path, home, model
+
+    def __call__(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "PHOTOFACE_HOME": str(self.home), "PYTHONPATH": str(ROOT)}
+        env["PHOTOFACE_MODEL"] = str(self.model)
+        command = [sys.executable, "-m", "photoface", "--library", str(self.path), *args]
+        return subprocess.run(
+            command, env=env, cwd=ROOT, capture_output=True, text=True, input=stdin
+        )
+
+    def questions(self, *extra: str) -> list[dict]:
+        done = self("review", "--json", *extra)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+
+@pytest.fixture
+def cli(tmp_path, with_model, home) -> Cli:
+    """One person split in two (faces 1-3 and 4-5), a person with a stray face of another
+    person (6-9, stray 10), and a third person (11-15): the tiny model's faces."""
+    path = tmp_path / "lib.sqlite3"
+    with Library(path) as lib:
+        x, _ = people_embeddings(3, 5, spread=0.2, seed=7)
+        x[9] = x[14]  # face 10 is the third person's, grouped with the second
+        ids = fill_library(lib, x, np.arange(15), model_id=TINY)
+        labels = np.array([-1] * 3 + [-2] * 2 + [-3] * 4 + [-3] + [-4] * 5)
+        lib.write_clustering(np.array(ids), labels)
+        assert ids == list(range(1, 16))
+    return Cli(path, home, with_model)
+
+
+def _person_of(cli: Cli, face: int) -> int | None:
+    with Library(cli.path) as lib:
+        return lib.face(face).person_id
+
+
+def test_review_json_prints_questions_best_first_in_the_documented_shape(cli):
+    qs = cli.questions()
+    assert qs, "no questions"
+    for q in qs:
+        assert set(q) == {"id", "kind", "a", "b"}
+        assert q["kind"] in ("same-person", "is-this-person")
+        for side in (q["a"], q["b"]):
+            assert set(side) == {"person", "faces"} and side["faces"]
+            assert all(isinstance(f, int) for f in side["faces"])
+    ids = [q["id"] for q in qs]
+    assert len(ids) == len(set(ids))
+    split = f"same:{min(_person_of(cli, 1), _person_of(cli, 4))}:"
+    split += f"{max(_person_of(cli, 1), _person_of(cli, 4))}"
+    assert split in ids[:2]  # the split person and the stray face are the best questions
+    assert f"face:10:{_person_of(cli, 6)}" in ids[:2]
+    assert cli.questions("--limit", "1") == qs[:1]
+
+
+def test_review_answer_yes_merges_in_one_edit_and_undo_reverts_it(cli):
+    before = stored_state(cli.path)
+    p1, p4 = _person_of(cli, 1), _person_of(cli, 4)
+    done = cli("review", "answer", f"same:{min(p1, p4)}:{max(p1, p4)}", "yes")
+    assert done.returncode == 0, done.stderr
+    assert _person_of(cli, 1) == _person_of(cli, 4)
+    assert stored_state(cli.path)["ops"] == [(1,)]
+    assert cli("undo").returncode == 0
+    assert stored_state(cli.path)["faces"] == before["faces"]
+
+
+def test_a_no_survives_a_photoface_recluster_and_is_never_asked_again(cli):
+    p1, p4 = _person_of(cli, 1), _person_of(cli, 4)
+    qid = f"same:{min(p1, p4)}:{max(p1, p4)}"
+    assert cli("review", "answer", qid, "no").returncode == 0
+    stray = f"face:10:{_person_of(cli, 6)}"
+    assert cli("review", "answer", stray, "no").returncode == 0
+    assert _person_of(cli, 10) is None
+    done = cli("recluster")
+    assert done.returncode == 0, done.stderr
+    assert _person_of(cli, 1) != _person_of(cli, 4)  # recluster would merge them otherwise
+    assert _person_of(cli, 10) != _person_of(cli, 6)
+    ids = [q["id"] for q in cli.questions()]
+    assert qid not in ids and stray not in ids
+
+
+def test_a_skip_is_not_asked_again_by_the_next_call(cli):
+    first = cli.questions()[0]["id"]
+    before = stored_state(cli.path)
+    assert cli("review", "answer", first, "skip").returncode == 0
+    assert first not in [q["id"] for q in cli.questions()]
+    assert stored_state(cli.path) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("answer", "same:40:12", "yes"), "not a question id"),
+        (("answer", "bogus", "no"), "not a question id"),
+        (("answer", "same:1:2", "perhaps"), "yes, no or skip"),
+        (("answer", "same:1:999", "yes"), "out of date"),
+        (("answer", "face:999:1", "no"), "out of date"),
+        (("answer", "same:1:2"), "usage"),
+        (("answered", "same:1:2", "yes"), "usage"),
+        (("--json", "--limit", "-1"), "--limit"),
+        (("--json", "--limit", "x"), "--limit"),
+    ],
+)
+def test_bad_review_input_is_one_line_and_changes_nothing(cli, args, words):
+    before = stored_state(cli.path)
+    done = cli("review", *args)
+    assert done.returncode == 1
+    assert_one_line_error(done.stderr, words)
+    assert stored_state(cli.path) == before
+
+
+def test_an_answer_to_a_question_gone_stale_is_refused(cli):
+    p1, p4 = _person_of(cli, 1), _person_of(cli, 4)
+    qid = f"same:{min(p1, p4)}:{max(p1, p4)}"
+    assert cli("review", "answer", qid, "yes").returncode == 0
+    done = cli("review", "answer", qid, "no")
+    assert done.returncode == 1
+    assert_one_line_error(done.stderr, "out of date", "no longer exists")
+
+
+def test_bare_review_asks_in_the_terminal_and_end_of_input_quits_cleanly(cli):
+    done = cli("review", stdin="y\n")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "[y]es / [n]o / [s]kip / [q]uit?" in out and "box " in out and ".jpg" in out
+    assert stored_state(cli.path)["ops"] == [(1,)]  # one answer, then the input ended
+    done = cli("review", stdin="what\nq\n")
+    assert done.returncode == 0 and "please answer y, n, s or q" in done.stdout
+    assert stored_state(cli.path)["ops"] == [(1,)]
+
+
+def test_a_user_who_never_answers_sees_the_same_people(cli):
+    before = cli("people", "--json").stdout
+    state = stored_state(cli.path)
+    cli.questions()
+    assert cli("review", stdin="").returncode == 0
+    assert cli("people", "--json").stdout == before
+    assert stored_state(cli.path) == state
+
+
+def test_without_a_no_photoface_recluster_merges_the_split_person(cli):
+    """The control for the test above: it is the no that keeps them apart."""
+    assert cli("recluster").returncode == 0
+    assert _person_of(cli, 1) == _person_of(cli, 4)
+    assert _person_of(cli, 10) != _person_of(cli, 6)  # the grouping itself takes the stray out
