@@ -399,3 +399,28 @@ def test_without_a_no_photoface_recluster_merges_the_split_person(cli):
     assert cli("recluster").returncode == 0
     assert _person_of(cli, 1) == _person_of(cli, 4)
     assert _person_of(cli, 10) != _person_of(cli, 6)  # the grouping itself takes the stray out
+
+
+# --- the benchmark ---------------------------------------------------------------------------
+
+
+def test_the_simulated_user_fixes_a_split_library_in_a_few_answers(tmp_path):
+    from photoface.bench import review as bench
+
+    with Library(tmp_path / "lib.sqlite3") as lib:
+        x, truth = people_embeddings(3, 6, spread=0.2, seed=8)
+        ids = fill_library(lib, x, np.arange(18))
+        lib.write_clustering(np.array(ids), -1 - np.repeat(np.arange(6), 3))
+        answers = dict(zip(ids, truth.tolist(), strict=True))
+        stops = bench.simulate(lib, _review(lib), answers, stops=(0, 2, 10))
+        assert stops[0][1] < 0.8
+        assert stops[-1][1] == pytest.approx(1.0)
+        assert [n for n, _, _ in stops] == [0, 2, 3]  # three merges, and no question left
+        assert stops[-1][2] == {"same-person yes": 3}
+
+
+def test_the_review_speed_benchmark_runs_on_a_small_library():
+    from photoface.bench import review as bench
+
+    times = bench.speed(600, answers=3, threshold=0.5)
+    assert 0 < len(times) <= 3 and all(t > 0 for t in times)

@@ -32,11 +32,16 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from photoface.core import review as core
+from photoface.core.grouping import NO_PERSON
 from photoface.core.review import IS, SAME, Question, ReviewParams
 from photoface.errors import NotFoundError, PhotofaceError
 from photoface.library.clustering import cluster_input
+from photoface.library.db import in_clause
 from photoface.library.faces import LIVE
+from photoface.library.records import ClusterInput
 
 if TYPE_CHECKING:
     from photoface.library.library import Library
@@ -67,11 +72,12 @@ class Review:
         self.model_ids = list(model_ids)
         self.threshold = threshold
         self.params = params or ReviewParams()
+        self._vectors: tuple[np.ndarray, np.ndarray] | None = None  # (face ids, int8 rows)
 
     def questions(self, limit: int | None = None) -> list[Question]:
         """The questions worth asking now, best first (at most `limit`)."""
         db = self.library.db
-        ci = cluster_input(db, self.model_ids)
+        ci = self._inputs()
         hidden = {r[0] for r in db.query("SELECT id FROM people WHERE hidden = 1")}
         skipped = {r[0] for r in db.query("SELECT question FROM review_skips")}
         found = core.questions(
@@ -83,6 +89,35 @@ class Review:
             params=self.params,
         )
         return found if limit is None else found[:limit]
+
+    def _inputs(self) -> ClusterInput:
+        """What grouping reads, with the vectors kept from the last call: an answer changes
+        people, not vectors, so only the faces not seen before are read again."""
+        ok = self.model_ids
+        rows = self.library.db.query(
+            "SELECT id, photo_id, coalesce(person_id, ?), locked, quality FROM faces f "
+            f"WHERE {LIVE} AND embedding IS NOT NULL AND model_id {in_clause(len(ok))} "
+            "ORDER BY id",
+            [NO_PERSON, *ok],
+        )
+        face_ids = np.array([r[0] for r in rows], np.int64)
+        if self._vectors is None or not np.isin(face_ids, self._vectors[0]).all():
+            ci = cluster_input(self.library.db, ok)  # a scan or a re-embed since: read all
+            self._vectors = (ci.face_ids, ci.embeddings)
+            return ci
+        known, vectors = self._vectors
+        db = self.library.db
+        return ClusterInput(
+            face_ids=face_ids,
+            photo_ids=np.array([r[1] for r in rows], np.int64),
+            embeddings=vectors[np.searchsorted(known, face_ids)],
+            person_ids=np.array([r[2] for r in rows], np.int64),
+            locked=np.array([bool(r[3]) for r in rows], bool),
+            quality=np.array([r[4] for r in rows], np.float32),
+            rejections=[(f, p) for f, p in db.query("SELECT face_id, person_id FROM rejections")],
+            named={r[0] for r in db.query("SELECT id FROM people WHERE name IS NOT NULL")},
+            apart=[(a, b) for a, b in db.query("SELECT person_a, person_b FROM apart")],
+        )
 
     def count(self) -> int:
         return len(self.questions())
