@@ -424,3 +424,26 @@ def test_the_review_speed_benchmark_runs_on_a_small_library():
 
     times = bench.speed(600, answers=3, threshold=0.5)
     assert 0 < len(times) <= 3 and all(t > 0 for t in times)
+
+
+def test_a_face_inside_the_threshold_but_far_from_its_person_is_asked_about(tmp_path):
+    """Average linkage keeps a wrong face under the threshold from the rest of its person; the
+    review still asks about the farthest ones."""
+    from photoface.core.review import questions
+
+    with Library(tmp_path / "lib.sqlite3") as lib:
+        x, _ = people_embeddings(1, 6, spread=0.2, seed=9)
+        other, _ = people_embeddings(1, 1, seed=10)
+        # Face 6 is 3/4 of the way from the person's mean to someone else: just inside.
+        mixed = 0.75 * x[:5].mean(0) + 0.6 * other[0]
+        x[5] = mixed / np.linalg.norm(mixed)
+        ids = fill_library(lib, x, np.arange(6))
+        lib.write_clustering(np.array(ids), np.full(6, -1))
+        ci = lib.cluster_input([INFO.model_id])
+        rest = x[:5].sum(0)
+        d = 2 - 2 * x[5] @ rest / 5
+        t = d + 0.05  # the face sits just inside the grouping threshold
+        asked = {q.id: q for q in questions(ci, t)}
+        person = lib.face(ids[0]).person_id
+        assert f"face:{ids[5]}:{person}" in asked
+        assert all(q.a.faces != (ids[0],) for q in asked.values())  # the close ones are not

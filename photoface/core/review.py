@@ -34,6 +34,11 @@ class ReviewParams:
     # wild album, half the pairs at the threshold are one person and few at 0.1 past it.
     scale: float = 0.05
     neighbours: int = 8  # nearest people looked at per person and per unsorted face
+    # A face the grouping put in a person is judged by its distance to the rest of it, which
+    # average linkage keeps below the threshold: on the wild album half the faces at 0.1
+    # under it belong elsewhere, and hardly any at 0.3 under it.
+    outlier_offset: float = 0.1
+    outlier_floor: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -238,7 +243,7 @@ def _unsorted(
 def _outliers(
     x, ci, rows, inv, people, sums, counts, blocked, threshold, params, skip, shown
 ) -> list[Question]:
-    """Faces the grouping put in a person that sit past the threshold from the rest of it."""
+    """Faces the grouping put in a person that sit far from the rest of it."""
     free = ~np.asarray(ci.locked, bool)[rows] & (counts[inv] >= 3) & ~blocked[inv]
     r, j = rows[free], inv[free]
     if r.size == 0:
@@ -246,9 +251,9 @@ def _outliers(
     xr = x[r].astype(np.float64)
     rest = sums[j] - xr
     d = 2.0 - 2.0 * np.einsum("ij,ij->i", xr, rest) / (counts[j] - 1)
-    far = d > threshold
+    far = d > threshold - params.outlier_floor
     r, j, d = r[far], j[far], d[far]
-    p_yes = chance_same(d, threshold, params)
+    p_yes = chance_same(d, threshold - params.outlier_offset, params)
     score = (1.0 - p_yes) * settled(1, counts[j] - 1)
     faces = np.asarray(ci.face_ids, np.int64)[r]
     out = []
