@@ -447,3 +447,25 @@ def test_a_face_inside_the_threshold_but_far_from_its_person_is_asked_about(tmp_
         person = lib.face(ids[0]).person_id
         assert f"face:{ids[5]}:{person}" in asked
         assert all(q.a.faces != (ids[0],) for q in asked.values())  # the close ones are not
+
+
+def test_questions_follow_new_faces_and_new_vectors_of_the_same_review(tmp_path):
+    """A Review kept open (the window's) sees a scan's new faces and a re-embed's vectors."""
+    from photoface.core.embed import quantize
+
+    with Library(tmp_path / "lib.sqlite3") as lib:
+        review = Review(lib, [INFO.model_id, "fake-v2"], PARAMS.threshold)
+        a, b, ids = _one_person_as_two(lib)
+        assert review.questions()[0].id == f"same:{a}:{b}"
+        far, _ = people_embeddings(2, 3, seed=11)
+        lib.set_embeddings(ids[3:], quantize(far[3:]), "fake-v2")  # someone else, says v2
+        assert all(q.kind != SAME for q in review.questions())
+        more = fill_library(lib, x_near(lib, ids[0]), np.array([100]))
+        assert any(q.id.startswith(f"face:{more[-1]}:") for q in review.questions())
+
+
+def x_near(lib: Library, face: int) -> np.ndarray:
+    from photoface.core.embed import dequantize
+
+    row = lib.query("SELECT embedding FROM faces WHERE id = ?", (face,))[0][0]
+    return dequantize(np.frombuffer(row, np.int8)[None, :])

@@ -90,6 +90,40 @@ def settled(a: np.ndarray | int, b: np.ndarray | int) -> np.ndarray:
     return a * b / np.maximum(a + b, 1.0)
 
 
+@dataclass
+class _Ctx:
+    """One call's arrays: the faces, the people (by index j into `people`) and the rules."""
+
+    ci: ClusterArrays
+    x: np.ndarray  # float32 (n, D) unit rows
+    threshold: float
+    params: ReviewParams
+    skip: set[str]
+    rows: np.ndarray  # the rows in a person
+    inv: np.ndarray  # their person's index
+    people: np.ndarray  # person ids
+    sums: np.ndarray  # float64 (P, D)
+    counts: np.ndarray  # float64 (P,)
+    means: np.ndarray  # float32 (P, D)
+    blocked: np.ndarray  # bool (P,): hidden, asked about never
+    is_named: np.ndarray  # bool (P,)
+    taken: np.ndarray  # sorted person index * big + photo id, for each face in a person
+    big: int
+    order: np.ndarray  # the rows of each person, most typical first
+    starts: np.ndarray  # where each person's rows start in `order`
+
+    def shown(self, j: int) -> tuple[int, ...]:
+        """A few typical faces of person index j (nearest its mean)."""
+        s = int(self.starts[j])
+        picked = self.rows[self.order[s : s + min(SHOWN, int(self.counts[j]))]]
+        return tuple(np.asarray(self.ci.face_ids, np.int64)[picked].tolist())
+
+    def photos_of(self, j: int) -> set[int]:
+        lo = np.searchsorted(self.taken, j * self.big)
+        hi = np.searchsorted(self.taken, (j + 1) * self.big)
+        return set((self.taken[lo:hi] - j * self.big).tolist())
+
+
 def questions(
     ci: ClusterArrays,
     threshold: float,
@@ -103,7 +137,6 @@ def questions(
     (`ci.apart`, `ci.rejections`) or skipped are left out, and so are those the grouping's
     rules answer already: two people with a face in one photo, two named people, a hidden
     person, a face the user put in its person (locked)."""
-    params = params or ReviewParams()
     x = dequantize(ci.embeddings).astype(np.float32)
     person = np.asarray(ci.person_ids, np.int64)
     has = person != NO_PERSON
@@ -119,30 +152,29 @@ def questions(
     # Distance of each face in a person to its person (itself included), for the faces shown.
     own = 2.0 - 2.0 * np.einsum("ij,ij->i", x[rows], means[inv])
     order = np.lexsort((own, inv))
-    starts = np.searchsorted(inv[order], np.arange(len(people)))
-    face_ids = np.asarray(ci.face_ids, np.int64)
-
-    def shown(j: int) -> tuple[int, ...]:
-        s = starts[j]
-        return tuple(face_ids[rows[order[s : s + min(SHOWN, int(counts[j]))]]].tolist())
-
     # (person, photo) keys: a person that has a face in a photo is not another face there.
     photos = np.asarray(ci.photo_ids, np.int64)
     big = int(photos.max(initial=0)) + 1
-    taken = np.unique(inv.astype(np.int64) * big + photos[rows])
-    blocked = np.isin(people, np.fromiter(hidden, np.int64, len(hidden)))
-    is_named = np.isin(people, np.fromiter(named, np.int64, len(named)))
-    skip = set(skipped)
-    out: list[Question] = []
-    out += _same_person(
-        means, counts, people, blocked, is_named, taken, big, ci, threshold, params, skip, shown
+    c = _Ctx(
+        ci=ci,
+        x=x,
+        threshold=threshold,
+        params=params or ReviewParams(),
+        skip=set(skipped),
+        rows=rows,
+        inv=inv,
+        people=people,
+        sums=sums,
+        counts=counts,
+        means=means,
+        blocked=np.isin(people, np.fromiter(hidden, np.int64, len(hidden))),
+        is_named=np.isin(people, np.fromiter(named, np.int64, len(named))),
+        taken=np.unique(inv.astype(np.int64) * big + photos[rows]),
+        big=big,
+        order=order,
+        starts=np.searchsorted(inv[order], np.arange(len(people))),
     )
-    out += _unsorted(
-        x, ci, people, means, counts, blocked, taken, big, threshold, params, skip, shown
-    )
-    out += _outliers(
-        x, ci, rows, inv, people, sums, counts, blocked, threshold, params, skip, shown
-    )
+    out = _same_person(c) + _unsorted(c) + _outliers(c)
     out.sort(key=lambda q: (-q.score, q.id))
     return out
 
@@ -164,41 +196,32 @@ def _nearest(
     return idx, dist
 
 
-def _same_person(
-    means, counts, people, blocked, is_named, taken, big, ci, threshold, params, skip, shown
-) -> list[Question]:
+def _same_person(c: _Ctx) -> list[Question]:
+    """Pairs of people near each other: average linkage between P and Q is 2 - 2 m_P . m_Q."""
+    people, counts, params = c.people, c.counts, c.params
     if len(people) < 2:
         return []
-    # Average linkage between people P and Q is 2 - 2 m_P . m_Q (m: the mean vector).
-    idx, dist = _nearest(means, means, params.neighbours + 1)
+    idx, dist = _nearest(c.means, c.means, params.neighbours + 1)
     a = np.repeat(np.arange(len(people)), idx.shape[1])
     b, d = idx.ravel(), dist.ravel()
-    keep = (a != b) & (d <= threshold + params.margin)
+    keep = (a != b) & (d <= c.threshold + params.margin)
     a, b, d = np.minimum(a, b)[keep], np.maximum(a, b)[keep], d[keep]
-    key, first = np.unique(a * len(people) + b, return_index=True)
+    _, first = np.unique(a * len(people) + b, return_index=True)
     a, b, d = a[first], b[first], d[first]
-    keep = ~blocked[a] & ~blocked[b] & ~(is_named[a] & is_named[b])
-    apart = {(int(p), int(q)) for p, q in ci.apart}
-    photo_sets: dict[int, set[int]] = {}
-
-    def photos_of(j: int) -> set[int]:
-        if j not in photo_sets:
-            lo = np.searchsorted(taken, j * big)
-            hi = np.searchsorted(taken, (j + 1) * big)
-            photo_sets[j] = set((taken[lo:hi] - j * big).tolist())
-        return photo_sets[j]
-
-    p_yes = chance_same(d, threshold, params)
+    keep = ~c.blocked[a] & ~c.blocked[b] & ~(c.is_named[a] & c.is_named[b])
+    apart = {(int(p), int(q)) for p, q in c.ci.apart}
+    p_yes = chance_same(d, c.threshold, params)
     score = p_yes * settled(counts[a], counts[b])
     out = []
     for k in np.nonzero(keep)[0].tolist():
-        pa, pb = int(people[a[k]]), int(people[b[k]])
+        ja, jb = int(a[k]), int(b[k])
+        pa, pb = int(people[ja]), int(people[jb])
         qid = same_id(pa, pb)
-        if (pa, pb) in apart or qid in skip:
+        if (pa, pb) in apart or qid in c.skip:
             continue
-        if not photos_of(int(a[k])).isdisjoint(photos_of(int(b[k]))):
+        if not c.photos_of(ja).isdisjoint(c.photos_of(jb)):
             continue  # two faces of one photo are two people
-        sa, sb = Side(pa, shown(int(a[k]))), Side(pb, shown(int(b[k])))
+        sa, sb = Side(pa, c.shown(ja)), Side(pb, c.shown(jb))
         out.append(Question(qid, SAME, sa, sb, float(d[k]), float(p_yes[k]), float(score[k])))
     return out
 
@@ -212,57 +235,56 @@ def _rejected(ci: ClusterArrays, faces: np.ndarray, persons: np.ndarray) -> np.n
     return np.isin(faces * width + persons, r[:, 0] * width + r[:, 1])
 
 
-def _unsorted(
-    x, ci, people, means, counts, blocked, taken, big, threshold, params, skip, shown
-) -> list[Question]:
+def _unsorted(c: _Ctx) -> list[Question]:
+    """Each unsorted face and the nearest person it may be."""
+    ci, people = c.ci, c.people
     todo = np.nonzero(np.asarray(ci.person_ids) == NO_PERSON)[0]
     if todo.size == 0:
         return []
-    idx, dist = _nearest(x[todo], means, min(3, len(people)))
+    idx, dist = _nearest(c.x[todo], c.means, min(3, len(people)))
     rows = np.repeat(todo, idx.shape[1])
     j, d = idx.ravel(), dist.ravel()
     faces = np.asarray(ci.face_ids, np.int64)[rows]
     photo = np.asarray(ci.photo_ids, np.int64)[rows]
-    ok = (d <= threshold + params.margin) & ~blocked[j]
-    ok &= ~np.isin(j * big + photo, taken)
+    ok = (d <= c.threshold + c.params.margin) & ~c.blocked[j]
+    ok &= ~np.isin(j * c.big + photo, c.taken)
     ok &= ~_rejected(ci, faces, people[j])
-    p_yes = chance_same(d, threshold, params)
-    score = p_yes * settled(1, counts[j])
+    p_yes = chance_same(d, c.threshold, c.params)
+    score = p_yes * settled(1, c.counts[j])
     out, asked = [], set()
     for k in np.nonzero(ok)[0].tolist():
-        f = int(faces[k])
-        qid = face_id(f, int(people[j[k]]))
-        if f in asked or qid in skip:
+        f, jk = int(faces[k]), int(j[k])
+        qid = face_id(f, int(people[jk]))
+        if f in asked or qid in c.skip:
             continue
-        asked.add(f)  # one question per face: its nearest person it may be
-        a, b = Side(None, (f,)), Side(int(people[j[k]]), shown(int(j[k])))
+        asked.add(f)  # one question per face: the nearest person it may be
+        a, b = Side(None, (f,)), Side(int(people[jk]), c.shown(jk))
         out.append(Question(qid, IS, a, b, float(d[k]), float(p_yes[k]), float(score[k])))
     return out
 
 
-def _outliers(
-    x, ci, rows, inv, people, sums, counts, blocked, threshold, params, skip, shown
-) -> list[Question]:
+def _outliers(c: _Ctx) -> list[Question]:
     """Faces the grouping put in a person that sit far from the rest of it."""
-    free = ~np.asarray(ci.locked, bool)[rows] & (counts[inv] >= 3) & ~blocked[inv]
-    r, j = rows[free], inv[free]
+    ci, params = c.ci, c.params
+    free = ~np.asarray(ci.locked, bool)[c.rows] & (c.counts[c.inv] >= 3) & ~c.blocked[c.inv]
+    r, j = c.rows[free], c.inv[free]
     if r.size == 0:
         return []
-    xr = x[r].astype(np.float64)
-    rest = sums[j] - xr
-    d = 2.0 - 2.0 * np.einsum("ij,ij->i", xr, rest) / (counts[j] - 1)
-    far = d > threshold - params.outlier_floor
+    xr = c.x[r].astype(np.float64)
+    d = 2.0 - 2.0 * np.einsum("ij,ij->i", xr, c.sums[j] - xr) / (c.counts[j] - 1)
+    far = d > c.threshold - params.outlier_floor
     r, j, d = r[far], j[far], d[far]
-    p_yes = chance_same(d, threshold - params.outlier_offset, params)
-    score = (1.0 - p_yes) * settled(1, counts[j] - 1)
+    p_yes = chance_same(d, c.threshold - params.outlier_offset, params)
+    score = (1.0 - p_yes) * settled(1, c.counts[j] - 1)
     faces = np.asarray(ci.face_ids, np.int64)[r]
     out = []
     for k in range(len(r)):
-        f, p = int(faces[k]), int(people[j[k]])
+        f, jk = int(faces[k]), int(j[k])
+        p = int(c.people[jk])
         qid = face_id(f, p)
-        if qid in skip:
+        if qid in c.skip:
             continue
-        others = tuple(g for g in shown(int(j[k])) if g != f)
+        others = tuple(g for g in c.shown(jk) if g != f)
         a, b = Side(p, (f,)), Side(p, others)
         out.append(Question(qid, IS, a, b, float(d[k]), float(p_yes[k]), float(score[k])))
     return out

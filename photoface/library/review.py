@@ -72,7 +72,8 @@ class Review:
         self.model_ids = list(model_ids)
         self.threshold = threshold
         self.params = params or ReviewParams()
-        self._vectors: tuple[np.ndarray, np.ndarray] | None = None  # (face ids, int8 rows)
+        # ((face ids, their model ids), face ids, int8 rows) as last read
+        self._vectors: tuple[tuple[list[int], list[str]], np.ndarray, np.ndarray] | None = None
 
     def questions(self, limit: int | None = None) -> list[Question]:
         """The questions worth asking now, best first (at most `limit`)."""
@@ -92,20 +93,26 @@ class Review:
 
     def _inputs(self) -> ClusterInput:
         """What grouping reads, with the vectors kept from the last call: an answer changes
-        people, not vectors, so only the faces not seen before are read again."""
+        people, not vectors, so they are read again only when the faces or their models
+        changed (a scan, a removal, a re-embed)."""
         ok = self.model_ids
         rows = self.library.db.query(
-            "SELECT id, photo_id, coalesce(person_id, ?), locked, quality FROM faces f "
+            "SELECT id, photo_id, coalesce(person_id, ?), locked, quality, model_id FROM faces f "
             f"WHERE {LIVE} AND embedding IS NOT NULL AND model_id {in_clause(len(ok))} "
             "ORDER BY id",
             [NO_PERSON, *ok],
         )
         face_ids = np.array([r[0] for r in rows], np.int64)
-        if self._vectors is None or not np.isin(face_ids, self._vectors[0]).all():
-            ci = cluster_input(self.library.db, ok)  # a scan or a re-embed since: read all
-            self._vectors = (ci.face_ids, ci.embeddings)
+        models = [r[5] for r in rows]
+        if self._vectors is None or (face_ids.tolist(), models) != self._vectors[0]:
+            # New faces, faces gone, or vectors of another model: read them all again.
+            ci = cluster_input(self.library.db, ok)
+            same = np.array_equal(ci.face_ids, face_ids)  # else a scan wrote in between
+            self._vectors = ((face_ids.tolist(), models), ci.face_ids, ci.embeddings)
+            if not same:
+                self._vectors = None
             return ci
-        known, vectors = self._vectors
+        _, known, vectors = self._vectors
         db = self.library.db
         return ClusterInput(
             face_ids=face_ids,
