@@ -91,6 +91,38 @@ def settled(a: np.ndarray | int, b: np.ndarray | int) -> np.ndarray:
 
 
 @dataclass
+class _Found:
+    """Candidate questions of one kind as arrays (built into Questions only when asked for).
+    SAME: x, y are people, ja, jb their indexes. IS: x is a face, y the person asked about
+    (index jb), a_person the face's person (NO_PERSON: unsorted)."""
+
+    kind: str
+    x: np.ndarray
+    y: np.ndarray
+    ja: np.ndarray
+    jb: np.ndarray
+    a_person: np.ndarray
+    d: np.ndarray
+    p_yes: np.ndarray
+    score: np.ndarray
+
+    def take(self, keep: np.ndarray) -> _Found:
+        return _Found(
+            self.kind,
+            *(getattr(self, f)[keep] for f in ("x", "y", "ja", "jb", "a_person", "d")),
+            self.p_yes[keep],
+            self.score[keep],
+        )
+
+    def without(self, skipped: set[tuple[str, int, int]]) -> _Found:
+        pairs = np.array([(x, y) for k, x, y in skipped if k == self.kind], np.int64)
+        if pairs.size == 0 or self.x.size == 0:
+            return self
+        width = int(max(pairs[:, 1].max(), self.y.max())) + 1
+        return self.take(~np.isin(self.x * width + self.y, pairs[:, 0] * width + pairs[:, 1]))
+
+
+@dataclass
 class _Ctx:
     """One call's arrays: the faces, the people (by index j into `people`) and the rules."""
 
@@ -98,7 +130,7 @@ class _Ctx:
     x: np.ndarray  # float32 (n, D) unit rows
     threshold: float
     params: ReviewParams
-    skip: set[str]
+    skip: set[tuple[str, int, int]]  # parsed ids of skipped questions
     rows: np.ndarray  # the rows in a person
     inv: np.ndarray  # their person's index
     people: np.ndarray  # person ids
@@ -124,7 +156,50 @@ class _Ctx:
         return set((self.taken[lo:hi] - j * self.big).tolist())
 
 
-def questions(
+class Ranking:
+    """The questions worth asking, best first; `len` counts them, `top` builds the first."""
+
+    def __init__(self, c: _Ctx | None, found: list[_Found]) -> None:
+        self._c = c
+        self._found = [f for f in found if f.x.size]
+        total = sum(len(f.x) for f in self._found)
+        self._total = total
+        if not total:
+            self._order = np.zeros(0, np.int64)
+            return
+        score = np.concatenate([f.score for f in self._found])
+        kind = np.concatenate([np.full(len(f.x), k) for k, f in enumerate(self._found)])
+        x = np.concatenate([f.x for f in self._found])
+        y = np.concatenate([f.y for f in self._found])
+        self._order = np.lexsort((y, x, kind, -score))  # ties: a fixed order
+        self._kind, self._offset = kind, np.cumsum([0] + [len(f.x) for f in self._found])
+
+    def __len__(self) -> int:
+        return self._total
+
+    def top(self, limit: int | None = None) -> list[Question]:
+        picked = self._order if limit is None else self._order[: max(limit, 0)]
+        return [self._question(int(i)) for i in picked.tolist()]
+
+    def _question(self, i: int) -> Question:
+        c = self._c
+        assert c is not None
+        k = int(self._kind[i])
+        f, r = self._found[k], i - int(self._offset[k])
+        x, y, jb = int(f.x[r]), int(f.y[r]), int(f.jb[r])
+        d, p, score = float(f.d[r]), float(f.p_yes[r]), float(f.score[r])
+        if f.kind == SAME:
+            sa, sb = Side(x, c.shown(int(f.ja[r]))), Side(y, c.shown(jb))
+            return Question(same_id(x, y), SAME, sa, sb, d, p, score)
+        a_person = int(f.a_person[r])
+        if a_person == NO_PERSON:
+            sa, sb = Side(None, (x,)), Side(y, c.shown(jb))
+        else:  # an outlier: the faces shown of its person are the others
+            sa, sb = Side(a_person, (x,)), Side(y, tuple(g for g in c.shown(jb) if g != x))
+        return Question(face_id(x, y), IS, sa, sb, d, p, score)
+
+
+def rank(
     ci: ClusterArrays,
     threshold: float,
     *,
@@ -132,8 +207,8 @@ def questions(
     named: Collection[int] = (),
     skipped: Collection[str] = (),
     params: ReviewParams | None = None,
-) -> list[Question]:
-    """Every question worth asking about these faces, best first. Pairs the user answered
+) -> Ranking:
+    """Every question worth asking about these faces, ranked. Pairs the user answered
     (`ci.apart`, `ci.rejections`) or skipped are left out, and so are those the grouping's
     rules answer already: two people with a face in one photo, two named people, a hidden
     person, a face the user put in its person (locked)."""
@@ -142,7 +217,7 @@ def questions(
     has = person != NO_PERSON
     people, inv = np.unique(person[has], return_inverse=True)
     if people.size == 0:
-        return []
+        return Ranking(None, [])
     rows = np.nonzero(has)[0]
     by_person = np.argsort(inv, kind="stable")
     firsts = np.searchsorted(inv[by_person], np.arange(len(people)))
@@ -155,12 +230,18 @@ def questions(
     # (person, photo) keys: a person that has a face in a photo is not another face there.
     photos = np.asarray(ci.photo_ids, np.int64)
     big = int(photos.max(initial=0)) + 1
+    skip = set()
+    for qid in skipped:
+        try:
+            skip.add(parse_id(qid))
+        except ValueError:
+            log.warning("ignoring a skipped question with a bad id: %r", qid)
     c = _Ctx(
         ci=ci,
         x=x,
         threshold=threshold,
         params=params or ReviewParams(),
-        skip=set(skipped),
+        skip=skip,
         rows=rows,
         inv=inv,
         people=people,
@@ -174,9 +255,21 @@ def questions(
         order=order,
         starts=np.searchsorted(inv[order], np.arange(len(people))),
     )
-    out = _same_person(c) + _unsorted(c) + _outliers(c)
-    out.sort(key=lambda q: (-q.score, q.id))
-    return out
+    return Ranking(c, [_same_person(c), _unsorted(c), _outliers(c)])
+
+
+def questions(
+    ci: ClusterArrays,
+    threshold: float,
+    *,
+    hidden: Collection[int] = (),
+    named: Collection[int] = (),
+    skipped: Collection[str] = (),
+    params: ReviewParams | None = None,
+) -> list[Question]:
+    """All the questions of `rank`, best first."""
+    found = rank(ci, threshold, hidden=hidden, named=named, skipped=skipped, params=params)
+    return found.top()
 
 
 def _nearest(
@@ -196,11 +289,16 @@ def _nearest(
     return idx, dist
 
 
-def _same_person(c: _Ctx) -> list[Question]:
+def _empty(kind: str) -> _Found:
+    e = np.zeros(0, np.int64)
+    return _Found(kind, e, e, e, e, e, e.astype(float), e.astype(float), e.astype(float))
+
+
+def _same_person(c: _Ctx) -> _Found:
     """Pairs of people near each other: average linkage between P and Q is 2 - 2 m_P . m_Q."""
     people, counts, params = c.people, c.counts, c.params
     if len(people) < 2:
-        return []
+        return _empty(SAME)
     idx, dist = _nearest(c.means, c.means, params.neighbours + 1)
     a = np.repeat(np.arange(len(people)), idx.shape[1])
     b, d = idx.ravel(), dist.ravel()
@@ -210,20 +308,18 @@ def _same_person(c: _Ctx) -> list[Question]:
     a, b, d = a[first], b[first], d[first]
     keep = ~c.blocked[a] & ~c.blocked[b] & ~(c.is_named[a] & c.is_named[b])
     apart = {(int(p), int(q)) for p, q in c.ci.apart}
-    p_yes = chance_same(d, c.threshold, params)
-    score = p_yes * settled(counts[a], counts[b])
-    out = []
     for k in np.nonzero(keep)[0].tolist():
         ja, jb = int(a[k]), int(b[k])
-        pa, pb = int(people[ja]), int(people[jb])
-        qid = same_id(pa, pb)
-        if (pa, pb) in apart or qid in c.skip:
-            continue
-        if not c.photos_of(ja).isdisjoint(c.photos_of(jb)):
-            continue  # two faces of one photo are two people
-        sa, sb = Side(pa, c.shown(ja)), Side(pb, c.shown(jb))
-        out.append(Question(qid, SAME, sa, sb, float(d[k]), float(p_yes[k]), float(score[k])))
-    return out
+        if (int(people[ja]), int(people[jb])) in apart:
+            keep[k] = False
+        elif not c.photos_of(ja).isdisjoint(c.photos_of(jb)):
+            keep[k] = False  # two faces of one photo are two people
+    a, b, d = a[keep], b[keep], d[keep]
+    p_yes = chance_same(d, c.threshold, params)
+    score = p_yes * settled(counts[a], counts[b])
+    none = np.full(len(a), NO_PERSON, np.int64)
+    found = _Found(SAME, people[a], people[b], a, b, none, d, p_yes, score)
+    return found.without(c.skip)
 
 
 def _rejected(ci: ClusterArrays, faces: np.ndarray, persons: np.ndarray) -> np.ndarray:
@@ -235,12 +331,12 @@ def _rejected(ci: ClusterArrays, faces: np.ndarray, persons: np.ndarray) -> np.n
     return np.isin(faces * width + persons, r[:, 0] * width + r[:, 1])
 
 
-def _unsorted(c: _Ctx) -> list[Question]:
+def _unsorted(c: _Ctx) -> _Found:
     """Each unsorted face and the nearest person it may be."""
     ci, people = c.ci, c.people
     todo = np.nonzero(np.asarray(ci.person_ids) == NO_PERSON)[0]
     if todo.size == 0:
-        return []
+        return _empty(IS)
     idx, dist = _nearest(c.x[todo], c.means, min(3, len(people)))
     rows = np.repeat(todo, idx.shape[1])
     j, d = idx.ravel(), dist.ravel()
@@ -251,25 +347,21 @@ def _unsorted(c: _Ctx) -> list[Question]:
     ok &= ~_rejected(ci, faces, people[j])
     p_yes = chance_same(d, c.threshold, c.params)
     score = p_yes * settled(1, c.counts[j])
-    out, asked = [], set()
-    for k in np.nonzero(ok)[0].tolist():
-        f, jk = int(faces[k]), int(j[k])
-        qid = face_id(f, int(people[jk]))
-        if f in asked or qid in c.skip:
-            continue
-        asked.add(f)  # one question per face: the nearest person it may be
-        a, b = Side(None, (f,)), Side(int(people[jk]), c.shown(jk))
-        out.append(Question(qid, IS, a, b, float(d[k]), float(p_yes[k]), float(score[k])))
-    return out
+    none = np.full(len(faces), NO_PERSON, np.int64)
+    found = _Found(IS, faces, people[j], none, j, none, d, p_yes, score).take(ok)
+    found = found.without(c.skip)
+    # One question per face: the nearest person it may be (rows run nearest first).
+    _, first = np.unique(found.x, return_index=True)
+    return found.take(np.sort(first))
 
 
-def _outliers(c: _Ctx) -> list[Question]:
+def _outliers(c: _Ctx) -> _Found:
     """Faces the grouping put in a person that sit far from the rest of it."""
     ci, params = c.ci, c.params
     free = ~np.asarray(ci.locked, bool)[c.rows] & (c.counts[c.inv] >= 3) & ~c.blocked[c.inv]
     r, j = c.rows[free], c.inv[free]
     if r.size == 0:
-        return []
+        return _empty(IS)
     xr = c.x[r].astype(np.float64)
     d = 2.0 - 2.0 * np.einsum("ij,ij->i", xr, c.sums[j] - xr) / (c.counts[j] - 1)
     far = d > c.threshold - params.outlier_floor
@@ -277,14 +369,6 @@ def _outliers(c: _Ctx) -> list[Question]:
     p_yes = chance_same(d, c.threshold - params.outlier_offset, params)
     score = (1.0 - p_yes) * settled(1, c.counts[j] - 1)
     faces = np.asarray(ci.face_ids, np.int64)[r]
-    out = []
-    for k in range(len(r)):
-        f, jk = int(faces[k]), int(j[k])
-        p = int(c.people[jk])
-        qid = face_id(f, p)
-        if qid in c.skip:
-            continue
-        others = tuple(g for g in c.shown(jk) if g != f)
-        a, b = Side(p, (f,)), Side(p, others)
-        out.append(Question(qid, IS, a, b, float(d[k]), float(p_yes[k]), float(score[k])))
-    return out
+    mine = c.people[j]
+    found = _Found(IS, faces, mine, np.full(len(r), -1), j, mine, d, p_yes, score)
+    return found.without(c.skip)

@@ -77,19 +77,20 @@ class Review:
 
     def questions(self, limit: int | None = None) -> list[Question]:
         """The questions worth asking now, best first (at most `limit`)."""
+        return self._rank().top(limit)
+
+    def count(self) -> int:
+        """How many questions there are now."""
+        return len(self._rank())
+
+    def _rank(self) -> core.Ranking:
         db = self.library.db
         ci = self._inputs()
         hidden = {r[0] for r in db.query("SELECT id FROM people WHERE hidden = 1")}
         skipped = {r[0] for r in db.query("SELECT question FROM review_skips")}
-        found = core.questions(
-            ci,
-            self.threshold,
-            hidden=hidden,
-            named=ci.named,
-            skipped=skipped,
-            params=self.params,
+        return core.rank(
+            ci, self.threshold, hidden=hidden, named=ci.named, skipped=skipped, params=self.params
         )
-        return found if limit is None else found[:limit]
 
     def _inputs(self) -> ClusterInput:
         """What grouping reads, with the vectors kept from the last call: an answer changes
@@ -125,9 +126,6 @@ class Review:
             named={r[0] for r in db.query("SELECT id FROM people WHERE name IS NOT NULL")},
             apart=[(a, b) for a, b in db.query("SELECT person_a, person_b FROM apart")],
         )
-
-    def count(self) -> int:
-        return len(self.questions())
 
     def answer(self, qid: str, answer: str) -> str:
         """Answer one question: "yes", "no" or "skip". Returns what was done, in words."""
