@@ -1,6 +1,7 @@
 """Review: the questions that fix a library in a few answers, and their answers as edits.
 
-The API the CLI and the window use (one `Review` per open library and thread)::
+The API the CLI and the window use (one `Review` per open library and thread; keep it open: it
+keeps the vectors between calls and reads only who is where again)::
 
     review = Review(library, info.comparable_ids, params.threshold)
     qs = review.questions(limit=20)   # best first: list[core.review.Question]
