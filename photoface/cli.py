@@ -23,6 +23,8 @@ from photoface.names import clean_name, printable
 
 if TYPE_CHECKING:
     from photoface.core.embed import OnnxEmbedder
+    from photoface.core.review import Question, Side
+    from photoface.library.review import Review
 
 log = logging.getLogger(__name__)
 
@@ -343,6 +345,88 @@ def cmd_recluster(ctx: Context) -> int:
     return 0
 
 
+def _review(ctx: Context) -> Review:
+    from photoface.library.review import Review
+
+    embedder = ctx.embedder()
+    params = ctx.settings.cluster_params(embedder.info)
+    return Review(ctx.library, embedder.info.comparable_ids, params.threshold)
+
+
+def _side_json(side: Side) -> dict[str, object]:
+    return {"person": side.person, "faces": list(side.faces)}
+
+
+def cmd_review(ctx: Context) -> int:
+    args = ctx.args
+    if args.action is not None:
+        if args.action != "answer" or args.qid is None or args.answer is None or args.extra:
+            raise PhotofaceError("usage: photoface review answer ID yes|no|skip")
+        if args.json or args.limit is not None:
+            raise PhotofaceError("--json and --limit list questions; they do not go with answer")
+        _out(_review(ctx).answer(text_arg(args.qid), text_arg(args.answer)))
+        return 0
+    limit = None
+    if args.limit is not None:
+        if not _is_id(args.limit) or len(args.limit) > 9:
+            raise PhotofaceError(f"--limit takes a number of questions, not {_quote(args.limit)}")
+        limit = int(args.limit)
+    if args.json:
+        found = _review(ctx).questions(limit)
+        rows = [
+            {"id": q.id, "kind": q.kind, "a": _side_json(q.a), "b": _side_json(q.b)} for q in found
+        ]
+        _out(json.dumps(rows, indent=1))
+        return 0
+    return _ask(ctx, _review(ctx), limit)
+
+
+def _ask(ctx: Context, review: Review, limit: int | None) -> int:
+    """Ask in the terminal, best question first, until none is left, `limit`, q or end of input."""
+    asked = 0
+    while limit is None or asked < limit:
+        found = review.questions()
+        if not found:
+            _out("no questions left: the people look right" if asked else "no questions")
+            return 0
+        q = found[0]
+        _out(f"question {q.id} ({len(found)} left): {_question_text(ctx, q)}")
+        for label, side in (("A", q.a), ("B", q.b)):
+            _out(f"  {label}: {_side_text(ctx, side)}")
+            for fid in side.faces:
+                face = ctx.library.face(fid)
+                box = ",".join(f"{v:.0f}" for v in face.box)
+                _out(f"     {printable(face.path)}  box {box}  (face {fid})")
+        while True:
+            try:
+                reply = input("  [y]es / [n]o / [s]kip / [q]uit? ").strip().lower()
+            except EOFError:
+                _out()
+                return 0
+            if reply in ("q", "quit"):
+                return 0
+            answer = {"y": "yes", "n": "no", "s": "skip"}.get(reply[:1] if reply else "", None)
+            if answer is not None:
+                break
+            _out("  please answer y, n, s or q")
+        _out(f"  {review.answer(q.id, answer)}")
+        asked += 1
+    return 0
+
+
+def _question_text(ctx: Context, q: Question) -> str:
+    if q.kind == "same-person":
+        return "are A and B the same person?"
+    return f"is face A {ctx.library.person(q.b.person).label} (person {q.b.person})?"
+
+
+def _side_text(ctx: Context, side: Side) -> str:
+    if side.person is None:
+        return "an unsorted face"
+    p = ctx.library.person(side.person)
+    return f"person {p.id}, {printable(p.label)}, {p.face_count} faces"
+
+
 def cmd_errors(ctx: Context) -> int:
     for path, reason in ctx.library.scan_errors():
         _out(f"{path}: {reason}")
@@ -573,6 +657,18 @@ def build_parser() -> argparse.ArgumentParser:
     add("redo", cmd_redo, "redo the last undone edit")
     p = add("recluster", cmd_recluster, "group all faces again, keeping every user edit")
     p.add_argument("--threshold", type=float, help="merge distance (squared L2, 0-4)")
+    p = add(
+        "review",
+        cmd_review,
+        "answer questions that fix the people (same person? is this X?), best first; "
+        "'review answer ID yes|no|skip' answers one",
+    )
+    p.add_argument("action", nargs="?", help="'answer' to answer one question by its id")
+    p.add_argument("qid", nargs="?", metavar="ID", help="a question id (from --json)")
+    p.add_argument("answer", nargs="?", metavar="yes|no|skip")
+    p.add_argument("extra", nargs="*", help=argparse.SUPPRESS)
+    p.add_argument("--json", action="store_true", help="print the questions as JSON, best first")
+    p.add_argument("--limit", help="at most this many questions")
     add("errors", cmd_errors, "list photos that could not be read (and why) or are missing")
     p = add("export", cmd_export, "export people and faces")
     p.add_argument("--json", action="store_true", required=True, help="as JSON (the format)")
