@@ -19,7 +19,7 @@ import pytest
 from photoface.bench import formats
 from photoface.core.embed import OnnxEmbedder
 from photoface.core.pipeline import ScanOptions
-from photoface.jobs import drain, scan
+from photoface.jobs import drain, scan, scan_workers
 from photoface.jobs.scan_workers import WorkerPool, model_spec
 from photoface.library import Library
 from tests.fakes import FakeEmbedder
@@ -102,6 +102,25 @@ def test_a_raw_file_is_scanned_by_a_worker(tmp_path, detector, embedder, lib):
         (face_,) = lib.faces_of_photo(photo.id)
         boxes[name] = np.array(face_.box)
     assert np.abs(boxes["a.dng"] - boxes["b.jpg"]).max() < 0.02 * 960
+
+
+def test_new_photos_among_many_unchanged_are_all_scanned(
+    tmp_path, detector, embedder, lib, monkeypatch
+):
+    """A rescan finds a few new photos between known ones, past how far it looks ahead: each
+    batch is handed out even when it has not filled up."""
+    folder = tmp_path / "photos"
+    for i in range(30):
+        save_jpeg(face_photo(i), folder / f"p{i:02d}.jpg")
+    drain(scan(lib, folder, detector, embedder, options=ONE))
+    for name, variant in (("p05a", 40), ("p17a", 41), ("p29a", 42)):
+        save_jpeg(face_photo(variant), folder / f"{name}.jpg")
+    monkeypatch.setattr(scan_workers, "BATCH_PHOTOS", 4)
+    monkeypatch.setattr(scan_workers, "BATCH_BYTES", 1 << 40)
+    monkeypatch.setattr(scan_workers, "LOOKAHEAD", 0)
+    again = drain(scan(lib, folder, detector, embedder, options=TWO))
+    assert (again.unchanged, again.new_photos, again.faces) == (30, 3, 3)
+    assert lib.counts()["faces"] == 33
 
 
 def scan_until(lib, folder, detector, embedder, stop_after: int, how: str):
