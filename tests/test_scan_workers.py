@@ -79,6 +79,18 @@ def test_two_workers_store_what_one_process_stores(tmp_path, detector, embedder)
     assert np.abs(codes_two - codes_one).max() <= 1
 
 
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_a_bad_workers_option_is_refused_before_anything_is_scanned(tmp_path, capsys, value):
+    from photoface.cli import main
+
+    save_jpeg(face_photo(0), tmp_path / "photos" / "a.jpg")
+    with pytest.raises(SystemExit) as e:
+        main(["scan", str(tmp_path / "photos"), "--workers", value])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "--workers: must be a whole number from 1 to" in err and "Traceback" not in err
+
+
 def test_a_raw_file_is_scanned_by_a_worker(tmp_path, detector, embedder, lib):
     pytest.importorskip("rawpy")
     pytest.importorskip("tifffile")
