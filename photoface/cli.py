@@ -157,6 +157,18 @@ def _embedded(p: EmbedProgress, model_id: str) -> None:
         _out(f"embedded {p.total} stored faces with model {model_id}")
 
 
+def _workers_arg(text: str) -> int:
+    from photoface.settings import MAX_THREADS
+
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {MAX_THREADS}")
+    return n
+
+
 def cmd_scan(ctx: Context) -> int:
     from photoface.core.detect import make_detector
     from photoface.core.embed import NO_MODEL_HELP
@@ -171,7 +183,8 @@ def cmd_scan(ctx: Context) -> int:
     params = ctx.settings.cluster_params(embedder.info) if embedder and group else None
     tty = sys.stderr.isatty() and not ctx.args.quiet
     last: ScanProgress | None = None
-    options = ScanOptions(max_side=ctx.settings.max_side)
+    workers = ctx.args.workers or ctx.settings.scan_workers()
+    options = ScanOptions(max_side=ctx.settings.max_side, workers=workers)
     steps = jobs.scan_folder(ctx.library, root, detector, embedder, params, None, options)
     try:
         while True:
@@ -628,6 +641,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("folder")
     p.add_argument("--detector", choices=["yunet", "blazeface"])
     p.add_argument("--no-cluster", action="store_true", help="store faces, do not group them")
+    p.add_argument(
+        "--workers",
+        type=_workers_arg,
+        help="processes that read and detect (default: the `workers` setting, one per core)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p = add("people", cmd_people, "list people: id, name, face count (biggest first)")
     p.add_argument("--all", action="store_true", help="include hidden people")
