@@ -17,4 +17,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    import multiprocessing
+
+    # The packaged app starts its scan workers by running itself again (`spawn`): this runs
+    # such a worker instead of the app (nothing, unless frozen).
+    multiprocessing.freeze_support()
     sys.exit(main())

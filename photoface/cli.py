@@ -23,6 +23,8 @@ from photoface.names import clean_name, printable
 
 if TYPE_CHECKING:
     from photoface.core.embed import OnnxEmbedder
+    from photoface.core.review import Question, Side
+    from photoface.library.review import Review
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +157,18 @@ def _embedded(p: EmbedProgress, model_id: str) -> None:
         _out(f"embedded {p.total} stored faces with model {model_id}")
 
 
+def _workers_arg(text: str) -> int:
+    from photoface.settings import MAX_THREADS
+
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {MAX_THREADS}")
+    return n
+
+
 def cmd_scan(ctx: Context) -> int:
     from photoface.core.detect import make_detector
     from photoface.core.embed import NO_MODEL_HELP
@@ -169,7 +183,8 @@ def cmd_scan(ctx: Context) -> int:
     params = ctx.settings.cluster_params(embedder.info) if embedder and group else None
     tty = sys.stderr.isatty() and not ctx.args.quiet
     last: ScanProgress | None = None
-    options = ScanOptions(max_side=ctx.settings.max_side)
+    workers = ctx.args.workers or ctx.settings.scan_workers()
+    options = ScanOptions(max_side=ctx.settings.max_side, workers=workers)
     steps = jobs.scan_folder(ctx.library, root, detector, embedder, params, None, options)
     try:
         while True:
@@ -343,6 +358,88 @@ def cmd_recluster(ctx: Context) -> int:
     return 0
 
 
+def _review(ctx: Context) -> Review:
+    from photoface.library.review import Review
+
+    embedder = ctx.embedder()
+    params = ctx.settings.cluster_params(embedder.info)
+    return Review(ctx.library, embedder.info.comparable_ids, params.threshold)
+
+
+def _side_json(side: Side) -> dict[str, object]:
+    return {"person": side.person, "faces": list(side.faces)}
+
+
+def cmd_review(ctx: Context) -> int:
+    args = ctx.args
+    if args.action is not None:
+        if args.action != "answer" or args.qid is None or args.answer is None or args.extra:
+            raise PhotofaceError("usage: photoface review answer ID yes|no|skip")
+        if args.json or args.limit is not None:
+            raise PhotofaceError("--json and --limit list questions; they do not go with answer")
+        _out(_review(ctx).answer(text_arg(args.qid), text_arg(args.answer)))
+        return 0
+    limit = None
+    if args.limit is not None:
+        if not _is_id(args.limit) or len(args.limit) > 9:
+            raise PhotofaceError(f"--limit takes a number of questions, not {_quote(args.limit)}")
+        limit = int(args.limit)
+    if args.json:
+        found = _review(ctx).questions(limit)
+        rows = [
+            {"id": q.id, "kind": q.kind, "a": _side_json(q.a), "b": _side_json(q.b)} for q in found
+        ]
+        _out(json.dumps(rows, indent=1))
+        return 0
+    return _ask(ctx, _review(ctx), limit)
+
+
+def _ask(ctx: Context, review: Review, limit: int | None) -> int:
+    """Ask in the terminal, best question first, until none is left, `limit`, q or end of input."""
+    asked = 0
+    while limit is None or asked < limit:
+        found = review.questions()
+        if not found:
+            _out("no questions left: the people look right" if asked else "no questions")
+            return 0
+        q = found[0]
+        _out(f"question {q.id} ({len(found)} left): {_question_text(ctx, q)}")
+        for label, side in (("A", q.a), ("B", q.b)):
+            _out(f"  {label}: {_side_text(ctx, side)}")
+            for fid in side.faces:
+                face = ctx.library.face(fid)
+                box = ",".join(f"{v:.0f}" for v in face.box)
+                _out(f"     {printable(face.path)}  box {box}  (face {fid})")
+        while True:
+            try:
+                reply = input("  [y]es / [n]o / [s]kip / [q]uit? ").strip().lower()
+            except EOFError:
+                _out()
+                return 0
+            if reply in ("q", "quit"):
+                return 0
+            answer = {"y": "yes", "n": "no", "s": "skip"}.get(reply[:1] if reply else "", None)
+            if answer is not None:
+                break
+            _out("  please answer y, n, s or q")
+        _out(f"  {review.answer(q.id, answer)}")
+        asked += 1
+    return 0
+
+
+def _question_text(ctx: Context, q: Question) -> str:
+    if q.kind == "same-person":
+        return "are A and B the same person?"
+    return f"is face A {ctx.library.person(q.b.person).label} (person {q.b.person})?"
+
+
+def _side_text(ctx: Context, side: Side) -> str:
+    if side.person is None:
+        return "an unsorted face"
+    p = ctx.library.person(side.person)
+    return f"person {p.id}, {printable(p.label)}, {p.face_count} faces"
+
+
 def cmd_errors(ctx: Context) -> int:
     for path, reason in ctx.library.scan_errors():
         _out(f"{path}: {reason}")
@@ -409,6 +506,105 @@ def cmd_xmp_import(ctx: Context) -> int:
     return 1 if r.skipped else 0
 
 
+def cmd_find(ctx: Context) -> int:
+    from photoface.core.detect import make_detector
+
+    path = Path(ctx.args.photo).expanduser()
+    library = ctx.library  # no library: said before a model is loaded
+    embedder = ctx.embedder()
+    detector = make_detector(ctx.settings.detector, ctx.settings.threads)
+    threshold = ctx.settings.cluster_params(embedder.info).threshold
+    limit, max_side = ctx.args.limit, ctx.settings.max_side
+    r = jobs.find_people(library, path, detector, embedder, threshold, limit, max_side)
+    if ctx.args.json:
+        _out(json.dumps([_found_json(f) for f in r.faces], indent=1))
+        return 0
+    if not r.faces:
+        _out(f"no faces found in {printable(r.path)}")
+        return 0
+    known = "; this photo is in the library already" if r.known_photo_id is not None else ""
+    _out(
+        f"{printable(r.path)}: {len(r.faces)} face(s); distances are squared L2, the grouping "
+        f"threshold is {r.threshold:.3f}{known}"
+    )
+    for n, f in enumerate(r.faces, 1):
+        x, y, w, h = (round(v) for v in f.box)
+        _out(f"face {n} at x={x} y={y} w={w} h={h} (quality {f.quality:.2f})")
+        _out("  nearest people:" if f.people else "  nearest people: none yet")
+        for p in f.people:
+            hidden = " (hidden)" if p.hidden else ""
+            same = "  within the threshold: the same person" if p.within else ""
+            _out(f"    {p.distance:6.3f}  {printable(p.label)}{hidden}{same}")
+        _out("  nearest faces:")
+        for m in f.faces:
+            who = _person_label(ctx.library, m.person_id)
+            _out(f"    {m.distance:6.3f}  {printable(m.path)}  (face {m.face_id}, {who})")
+    return 0
+
+
+def _person_label(library: Library, person_id: int | None) -> str:
+    if person_id is None:
+        return "unsorted"
+    p = library.person(person_id)
+    return printable(p.name or f"Person {p.id}")
+
+
+def _found_json(f: jobs.FaceFound) -> dict[str, object]:
+    return {
+        "box": [round(v, 1) for v in f.box],
+        "quality": round(f.quality, 3),
+        "people": [
+            {
+                "person": p.person_id,
+                "name": p.name,
+                "label": p.label,
+                "hidden": p.hidden,
+                "faces": p.face_count,
+                "distance": round(p.distance, 4),
+                "within_threshold": p.within,
+            }
+            for p in f.people
+        ],
+        "faces": [
+            {
+                "face": m.face_id,
+                "photo": m.path,
+                "person": m.person_id,
+                "distance": round(m.distance, 4),
+                "within_threshold": m.within,
+            }
+            for m in f.faces
+        ],
+    }
+
+
+def cmd_photos(ctx: Context) -> int:
+    people: dict[int, Person] = {}
+    for ref in ctx.args.with_people:
+        p = ctx.person(ref)
+        people.setdefault(p.id, p)
+    floor = ctx.settings.seed_quality
+    photos = jobs.photos_together(ctx.library, list(people), ctx.args.only, floor)
+    if ctx.args.json:
+        rows = [{"photo": ph.id, "path": ph.path, "missing": ph.missing} for ph in photos]
+        _out(json.dumps(rows, indent=1))
+        return 0
+    for ph in photos:
+        _out(f"{printable(ph.path)}{'  [missing: the file is not there]' if ph.missing else ''}")
+    if not photos:  # on stderr: standard output stays a list of paths for scripts
+        names = " and ".join(printable(p.name or f"Person {p.id}") for p in people.values())
+        alone = " with nobody else" if ctx.args.only else ""
+        print(f"no photo shows {names}{alone}", file=sys.stderr)
+    return 0
+
+
+def _limit_arg(text: str) -> int:
+    """argparse type for --limit: a whole number from 1."""
+    if not _is_id(text) or not 1 <= int(text) <= 1000:
+        raise argparse.ArgumentTypeError(f"not a number from 1 to 1000: {_quote(text)}")
+    return int(text)
+
+
 def cmd_info(ctx: Context) -> int:
     _out(f"library: {ctx.library_path}")
     for k, v in ctx.library.counts().items():
@@ -445,6 +641,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("folder")
     p.add_argument("--detector", choices=["yunet", "blazeface"])
     p.add_argument("--no-cluster", action="store_true", help="store faces, do not group them")
+    p.add_argument(
+        "--workers",
+        type=_workers_arg,
+        help="processes that read and detect (default: the `workers` setting, one per core)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p = add("people", cmd_people, "list people: id, name, face count (biggest first)")
     p.add_argument("--all", action="store_true", help="include hidden people")
@@ -474,6 +675,18 @@ def build_parser() -> argparse.ArgumentParser:
     add("redo", cmd_redo, "redo the last undone edit")
     p = add("recluster", cmd_recluster, "group all faces again, keeping every user edit")
     p.add_argument("--threshold", type=float, help="merge distance (squared L2, 0-4)")
+    p = add(
+        "review",
+        cmd_review,
+        "answer questions that fix the people (same person? is this X?), best first; "
+        "'review answer ID yes|no|skip' answers one",
+    )
+    p.add_argument("action", nargs="?", help="'answer' to answer one question by its id")
+    p.add_argument("qid", nargs="?", metavar="ID", help="a question id (from --json)")
+    p.add_argument("answer", nargs="?", metavar="yes|no|skip")
+    p.add_argument("extra", nargs="*", help=argparse.SUPPRESS)
+    p.add_argument("--json", action="store_true", help="print the questions as JSON, best first")
+    p.add_argument("--limit", help="at most this many questions")
     add("errors", cmd_errors, "list photos that could not be read (and why) or are missing")
     p = add("export", cmd_export, "export people and faces")
     p.add_argument("--json", action="store_true", required=True, help="as JSON (the format)")
@@ -492,6 +705,34 @@ def build_parser() -> argparse.ArgumentParser:
         "name faces from MWG regions in sidecars next to the photos (e.g. from digiKam); "
         "an unreadable sidecar is skipped with its reason (exit code 1)",
     )
+    p = add(
+        "find",
+        cmd_find,
+        "the people and faces of the library nearest each face of a photo (the photo is only "
+        "read, never added)",
+    )
+    p.add_argument("photo", help="a photo file, in the library or not")
+    p.add_argument("--limit", type=_limit_arg, default=5, help="people and faces per face (5)")
+    p.add_argument("--json", action="store_true")
+    p = add(
+        "photos",
+        cmd_photos,
+        "the photos in which all the given people appear together",
+    )
+    p.add_argument(
+        "--with",
+        dest="with_people",
+        action="append",
+        required=True,
+        metavar="PERSON",
+        help="a person (id or name); repeat for each",
+    )
+    p.add_argument(
+        "--only",
+        action="store_true",
+        help="and nobody else: no other person, no unsorted face of good quality",
+    )
+    p.add_argument("--json", action="store_true")
     add("info", cmd_info, "library location, counts and models")
     p = add(
         "setup-blazeface",

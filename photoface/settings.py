@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -38,6 +39,8 @@ class Settings:
     max_side: int = DEFAULT_MAX_SIDE
     library: str | None = None  # None: library.sqlite3 in the data dir
     threads: int = 2
+    # Scan worker processes (None: one per core; 1: the scan runs in the app's own process).
+    workers: int | None = None
     # The window as the user left it.
     people_sort: str = "size"  # size | name | newest
     thumb_size: int = 112  # pixels, the thumbnail-size slider
@@ -50,6 +53,12 @@ class Settings:
             reason = _CHECKS[f.name](getattr(self, f.name))
             if reason is not None:
                 raise ValueError(f"{f.name} {reason}")
+
+    def scan_workers(self) -> int:
+        if self.workers is not None:
+            return self.workers
+        cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+        return max(1, len(cores) if cores else os.cpu_count() or 1)
 
     def cluster_params(self, info: ModelInfo) -> ClusterParams:
         threshold = self.cluster_threshold if self.cluster_threshold else info.grouping_threshold
@@ -90,6 +99,12 @@ def _check_threads(v: object) -> str | None:
     if _is_whole(v) and 1 <= v <= MAX_THREADS:
         return None
     return f"must be a whole number from 1 to {MAX_THREADS}"
+
+
+def _check_workers(v: object) -> str | None:
+    if v is None or (_is_whole(v) and 1 <= v <= MAX_THREADS):
+        return None
+    return f"must be null (one per core) or a whole number from 1 to {MAX_THREADS}"
 
 
 def _check_library(v: object) -> str | None:
@@ -145,6 +160,7 @@ _CHECKS: dict[str, Callable[[object], str | None]] = {
     "max_side": _check_max_side,
     "library": _check_library,
     "threads": _check_threads,
+    "workers": _check_workers,
     "people_sort": _check_people_sort,
     "thumb_size": _check_thumb_size,
     "window_geometry": _check_window_geometry,

@@ -49,6 +49,8 @@ def test_scan_benchmark_on_a_small_folder(tmp_path, with_model, capsys):
     assert scan.main([str(tmp_path / "album"), "--repeat", "1", "--large", "1"]) == 0
     out = capsys.readouterr().out
     assert "photos/s" in out and "12 MP JPEGs" in out and "embed:" in out
+    assert out.count("cores used") == 2 and out.count("scan / floor = ") == 2
+    assert "resize to 1600 px: OpenCV" in out
 
 
 def brute_scores(pred, truth):

@@ -1,6 +1,6 @@
-"""Random edit histories (hypothesis state machine): names, merges, moves, rejections, hiding,
-removals, photos edited in place, regroups and scans of more photos, with undo and redo
-anywhere between them.
+"""Random edit histories (hypothesis state machine): names, merges, moves, rejections, people
+kept apart, review answers, hiding, removals, photos edited in place, regroups and scans of more
+photos, with undo and redo anywhere between them.
 
 After every step the library is sound (integrity and foreign keys, no person id given out twice);
 an undo right after an edit restores exactly the state before it and a redo right after an undo
@@ -26,6 +26,7 @@ from photoface.core.embed import normalize, quantize
 from photoface.errors import PhotofaceError
 from photoface.jobs import recluster, update
 from photoface.library import FaceRecord, Library, PhotoRecord
+from photoface.library.review import Review
 from tests.fakes import FakeEmbedder
 
 INFO = FakeEmbedder().info
@@ -40,7 +41,8 @@ def full_state(lib: Library) -> tuple:
     faces = lib.query("SELECT id, person_id, locked, removed FROM faces ORDER BY id")
     people = lib.query("SELECT id, name, hidden FROM people ORDER BY id")
     rejections = lib.query("SELECT face_id, person_id FROM rejections ORDER BY 1, 2")
-    return faces, people, rejections
+    apart = lib.query("SELECT person_a, person_b FROM apart ORDER BY 1, 2")
+    return faces, people, rejections, apart
 
 
 def said(lib: Library) -> tuple:
@@ -52,7 +54,8 @@ def said(lib: Library) -> tuple:
         "SELECT id, name, hidden FROM people WHERE name IS NOT NULL OR hidden = 1 ORDER BY id"
     )
     rejections = lib.query("SELECT face_id, person_id FROM rejections ORDER BY 1, 2")
-    return locked, removed, people, rejections
+    apart = lib.query("SELECT person_a, person_b FROM apart ORDER BY 1, 2")
+    return locked, removed, people, rejections, apart
 
 
 class EditHistory(RuleBasedStateMachine):
@@ -165,6 +168,20 @@ class EditHistory(RuleBasedStateMachine):
         mine = [f.id for f in self.lib.faces_of_person(person)]
         faces = data.draw(st.lists(st.sampled_from(mine), min_size=1, max_size=2))
         self._edit(self.lib.edits.reject, faces, person)
+
+    @precondition(lambda self: len(self._people()) >= 2)
+    @rule(data=st.data())
+    def keep_apart(self, data) -> None:
+        a, b = data.draw(st.lists(st.sampled_from(self._people()), min_size=2, max_size=2))
+        self._edit(self.lib.edits.keep_apart, a, b)
+
+    @rule(data=st.data(), answer=st.sampled_from(["yes", "no", "skip"]))
+    def answer_a_question(self, data, answer) -> None:
+        questions = Review(self.lib, INFO.comparable_ids, PARAMS.threshold).questions(limit=6)
+        if questions:
+            q = data.draw(st.sampled_from(questions))
+            review = Review(self.lib, INFO.comparable_ids, PARAMS.threshold)
+            self._edit(review.answer, q.id, answer)
 
     @precondition(lambda self: self._people())
     @rule(data=st.data(), hidden=st.booleans())

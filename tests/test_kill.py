@@ -31,18 +31,21 @@ def stored_photos(db: Path) -> int:
         return 0
 
 
-def scan_cmd(album: Path) -> list[str]:
-    return [sys.executable, "-m", "photoface", "scan", str(album), "-q", "--no-cluster"]
+def scan_cmd(album: Path, workers: str = "1") -> list[str]:
+    cli = [sys.executable, "-m", "photoface", "scan", str(album), "-q", "--no-cluster"]
+    return cli + ["--workers", workers]
 
 
-def kill_scans(album: Path, env: dict[str, str], db: Path, runs: int, seed: int) -> int:
+def kill_scans(
+    album: Path, env: dict[str, str], db: Path, runs: int, seed: int, workers: str = "1"
+) -> int:
     """Start scans and SIGKILL each once it has stored something new; returns kills made."""
     rng = np.random.default_rng(seed)
     kills = 0
     for _ in range(runs):
         before = stored_photos(db)
         proc = subprocess.Popen(
-            scan_cmd(album), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            scan_cmd(album, workers), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         deadline = time.monotonic() + 60
         target = before + int(rng.integers(1, 4))
@@ -57,14 +60,15 @@ def kill_scans(album: Path, env: dict[str, str], db: Path, runs: int, seed: int)
     return kills
 
 
-def test_killed_scans_resume_with_every_photo_and_face_once(tmp_path, tiny_model):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_killed_scans_resume_with_every_photo_and_face_once(tmp_path, tiny_model, workers):
     album = tmp_path / "album"
     n = 400
     for i in range(n):
         save_jpeg(face_photo(i), album / f"p{i:03d}.jpg")
     env = dict(os.environ, PHOTOFACE_HOME=str(tmp_path / "home"), PHOTOFACE_MODEL=str(tiny_model))
     db = tmp_path / "home" / "library.sqlite3"
-    kills = kill_scans(album, env, db, runs=10, seed=0)
+    kills = kill_scans(album, env, db, runs=10, seed=0, workers=workers)
     # The user works between two crashes: groups what is there and names someone.
     cli = [sys.executable, "-m", "photoface"]
     subprocess.run(
@@ -75,10 +79,10 @@ def test_killed_scans_resume_with_every_photo_and_face_once(tmp_path, tiny_model
     named = {r[0] for r in conn.execute("SELECT id FROM faces WHERE person_id = ?", (pid,))}
     conn.close()
     subprocess.run(cli + ["name", str(pid), "Ada"], env=env, check=True, capture_output=True)
-    kills += kill_scans(album, env, db, runs=10, seed=1)
+    kills += kill_scans(album, env, db, runs=10, seed=1, workers=workers)
     assert kills >= 20
     assert stored_photos(db) < n
-    subprocess.run(scan_cmd(album), env=env, check=True, capture_output=True)
+    subprocess.run(scan_cmd(album, workers), env=env, check=True, capture_output=True)
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert conn.execute("SELECT count(*), count(DISTINCT hash) FROM photos").fetchone() == (n, n)
@@ -90,7 +94,8 @@ def test_killed_scans_resume_with_every_photo_and_face_once(tmp_path, tiny_model
     assert still == named
 
 
-def test_ctrl_c_stops_a_scan_at_once_and_keeps_what_it_did(tmp_path, tiny_model):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_ctrl_c_stops_a_scan_at_once_and_keeps_what_it_did(tmp_path, tiny_model, workers):
     """SIGINT, as Ctrl+C sends, even with a FIFO (a read that would block) in the folder."""
     album = tmp_path / "album"
     n = 150
@@ -100,7 +105,7 @@ def test_ctrl_c_stops_a_scan_at_once_and_keeps_what_it_did(tmp_path, tiny_model)
     env = dict(os.environ, PHOTOFACE_HOME=str(tmp_path / "home"), PHOTOFACE_MODEL=str(tiny_model))
     db = tmp_path / "home" / "library.sqlite3"
     pipes = dict(stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    proc = subprocess.Popen(scan_cmd(album), env=env, **pipes)
+    proc = subprocess.Popen(scan_cmd(album, workers), env=env, **pipes)
     try:
         deadline = time.monotonic() + 60
         while proc.poll() is None and stored_photos(db) == 0 and time.monotonic() < deadline:
@@ -122,7 +127,9 @@ def test_ctrl_c_stops_a_scan_at_once_and_keeps_what_it_did(tmp_path, tiny_model)
     errors = conn.execute("SELECT count(*) FROM scan_errors").fetchone()[0]
     conn.close()
     assert photos + errors >= done, "every photo the scan got through is stored"
-    again = subprocess.run(scan_cmd(album), env=env, capture_output=True, text=True, timeout=120)
+    again = subprocess.run(
+        scan_cmd(album, workers), env=env, capture_output=True, text=True, timeout=120
+    )
     assert again.returncode == 0, again.stderr
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT count(*), count(DISTINCT hash) FROM photos").fetchone() == (n, n)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import pytest
@@ -36,6 +37,9 @@ def write_settings(home, doc) -> None:
         ("threads", "two"),
         ("threads", 0),
         ("threads", 10**6),
+        ("workers", 0),
+        ("workers", "all"),
+        ("workers", 1.5),
     ],
 )
 def test_a_bad_value_falls_back_alone(home, caplog, key, value):
@@ -60,6 +64,7 @@ def test_good_values_are_kept_and_saved_back(home, tmp_path):
         max_side=800,
         library=lib,
         threads=4,
+        workers=3,
     )
     settings.save(home, conf)
     assert settings.load(home) == conf
@@ -145,3 +150,8 @@ def test_the_window_does_not_open_another_library_either(home, tmp_path, monkeyp
     (text,) = shown
     assert "not valid JSON" in text
     assert not paths.default_library_path().exists()
+
+
+def test_scan_workers_default_to_one_per_core():
+    assert settings.Settings(workers=3).scan_workers() == 3
+    assert settings.Settings().scan_workers() == len(os.sched_getaffinity(0))

@@ -32,6 +32,7 @@ from photoface.core.model_contract import (
     ModelInfo,
     meta_key,
 )
+from training import provenance
 from training.augment import MEAN, STD, to_tensor
 from training.checkpoint import load_checkpoint
 from training.data import default_cache_dir, default_data_dir
@@ -313,8 +314,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{count_macs(model) / 1e6:.0f}M multiply-adds, {CROP_SIZE}x{CROP_SIZE} RGB in, "
         f"{info.embedding_size}-D unit vector out",
         "training": {
-            "data": "LFW people outside View-2 folds 0-4, celeba-wild-200, celeba-aligned, "
-            "classic (ORL, Yale, Extended Yale B); crops by photoface's YuNet + alignment",
+            "data": "crops by photoface's own YuNet + alignment; LFW View-2 folds 0-4 and the "
+            "in-the-wild tuning album's 60 identities never trained on",
+            "sources": provenance.sources_used(args.cache_dir),
+            "teachers": provenance.teachers_used(cfg.get("teacher"), cfg.get("distill", 0.0)),
             "recipe": recipe(cfg),
             "steps": ck["step"],
             "images_seen": ck.get("seen"),

@@ -116,7 +116,12 @@ class _Clusters:
     """Union of faces with the sums, photo sets and constraints average linkage needs."""
 
     def __init__(
-        self, x: np.ndarray, photo_ids: np.ndarray, tags: np.ndarray, forbidden: dict[int, set[int]]
+        self,
+        x: np.ndarray,
+        photo_ids: np.ndarray,
+        tags: np.ndarray,
+        forbidden: dict[int, set[int]],
+        origins: np.ndarray,
     ) -> None:
         n = len(x)
         self.parent = np.arange(n)
@@ -125,14 +130,21 @@ class _Clusters:
         self.photos: list[set[int]] = [{int(p)} for p in photo_ids]
         self.tag = tags.astype(np.int64).copy()
         self.forbidden: list[set[int]] = [set(forbidden.get(i, ())) for i in range(n)]
+        # The people a cluster's rows came from, of those some row must never join (the only
+        # ones a constraint can name); a tag is where a row comes from too.
+        watched = np.array(sorted(set().union(*forbidden.values())) if forbidden else [], np.int64)
+        self.origin: list[set[int]] = [set() for _ in range(n)]
+        for column in (tags, origins):
+            for i in np.nonzero(np.isin(column, watched))[0].tolist():
+                self.origin[i].add(int(column[i]))
         self.alive = np.ones(n, bool)
 
     def can_merge(self, a: int, b: int) -> bool:
         ta, tb = self.tag[a], self.tag[b]
         if ta != NO_TAG and tb != NO_TAG and ta != tb:
             return False  # two people the user made are merged by the user alone
-        if ta != NO_TAG and ta in self.forbidden[b] or tb != NO_TAG and tb in self.forbidden[a]:
-            return False  # "not this person"
+        if self.forbidden[a] & self.origin[b] or self.forbidden[b] & self.origin[a]:
+            return False  # "not this person", "not the same person"
         small, big = sorted((self.photos[a], self.photos[b]), key=len)
         return small.isdisjoint(big)  # two faces of one photo are two people
 
@@ -146,9 +158,11 @@ class _Clusters:
             self.photos[keep], self.photos[gone] = self.photos[gone], self.photos[keep]
         self.photos[keep] |= self.photos[gone]
         self.forbidden[keep] |= self.forbidden[gone]
+        self.origin[keep] |= self.origin[gone]
         self.tag[keep] = self.tag[keep] if self.tag[keep] != NO_TAG else self.tag[gone]
         self.photos[gone] = set()
         self.forbidden[gone] = set()
+        self.origin[gone] = set()
         return keep
 
     def dist(self, a: int, others: np.ndarray) -> np.ndarray:
@@ -173,20 +187,23 @@ def agglomerate(
     params: ClusterParams,
     tags: np.ndarray | None = None,
     forbidden: dict[int, set[int]] | None = None,
+    origins: np.ndarray | None = None,
 ) -> np.ndarray:
     """Cluster unit rows of `x`; returns a root index per row (rows sharing it are one cluster).
 
     `tags[i]` (NO_TAG for none) pins row i to a user-made person: rows with one tag start as one
     cluster and clusters with different tags never merge. `forbidden[i]` is the set of tags row i
-    must never join ("not this person"). Rows from one photo never end up together unless their
-    tag says so.
+    must never be in a cluster with ("not this person"): a row tagged with one of them, or whose
+    `origins[i]` (NO_TAG for none: the person the row was in before, tagged or not) is one.
+    Rows from one photo never end up together unless their tag says so.
     Every constraint only grows with a cluster, so a pair kept apart once stays apart. Face
     quality plays no part here: `ClusterParams.is_person` decides which clusters are people.
     """
     n = len(x)
     x = np.asarray(x, dtype=np.float32)
     tags = np.full(n, NO_TAG, np.int64) if tags is None else np.asarray(tags, np.int64)
-    cl = _Clusters(x, np.asarray(photo_ids), tags, forbidden or {})
+    origins = np.full(n, NO_TAG, np.int64) if origins is None else np.asarray(origins, np.int64)
+    cl = _Clusters(x, np.asarray(photo_ids), tags, forbidden or {}, origins)
     if n == 0:
         return np.zeros(0, np.int64)
     for tag in np.unique(tags[tags != NO_TAG]):  # what the user put together stays together

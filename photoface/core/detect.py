@@ -82,6 +82,7 @@ class YuNetDetector:
 
         if not Path(model_path).is_file():
             raise ModelMissingError(f"YuNet model not found at {model_path}")
+        self.model_path = Path(model_path)  # scan workers open their own copy from it
         self._session = cpu_session(Path(model_path), threads)
         self._outputs = [o.name for o in self._session.get_outputs()]
         self.score_threshold = score_threshold
@@ -140,6 +141,7 @@ class BlazeFaceDetector:
             )
         from mediapipe.tasks.python import BaseOptions, vision
 
+        self.model_path, self.score_threshold = Path(model_path), score_threshold
         opts = vision.FaceDetectorOptions(
             base_options=BaseOptions(model_asset_path=str(model_path)),
             min_detection_confidence=score_threshold,

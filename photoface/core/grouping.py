@@ -29,6 +29,7 @@ class ClusterArrays(Protocol):
     locked: np.ndarray  # bool (n,)
     quality: np.ndarray  # float32 (n,)
     rejections: list[tuple[int, int]]  # (face_id, person_id)
+    apart: list[tuple[int, int]]  # (person_id, person_id): "not the same person"
 
 
 @dataclass(frozen=True)
@@ -65,22 +66,34 @@ class _NewPeople:
 
 
 def _forbidden(ci: ClusterArrays, index: dict[int, int]) -> dict[int, set[int]]:
+    """Row -> the people it must never be with: the people its face was said not to be, and
+    for a row in a person, the people the user said are not that person."""
     out: dict[int, set[int]] = {}
     for face_id, person_id in ci.rejections:
         i = index.get(face_id)
         if i is not None:
             out.setdefault(i, set()).add(person_id)
+    if ci.apart:
+        other: dict[int, set[int]] = {}
+        for a, b in ci.apart:
+            other.setdefault(int(a), set()).add(int(b))
+            other.setdefault(int(b), set()).add(int(a))
+        keys = np.array(sorted(other), np.int64)
+        for i in np.nonzero(np.isin(ci.person_ids, keys))[0].tolist():
+            out.setdefault(i, set()).update(other[int(ci.person_ids[i])])
     return out
 
 
 def recluster_labels(ci: ClusterArrays, params: ClusterParams) -> Labels:
-    """Cluster every face again; what the user said (locks, names, rejections) is kept.
-    Decides every unlocked face."""
+    """Cluster every face again; what the user said (locks, names, rejections, people kept
+    apart) is kept. Decides every unlocked face."""
     n = len(ci.face_ids)
     x = dequantize(ci.embeddings)
     tags = np.where(ci.locked, ci.person_ids, NO_TAG)
     index = {int(f): i for i, f in enumerate(ci.face_ids)}
-    roots = agglomerate(x, ci.photo_ids, params, tags, _forbidden(ci, index))
+    # Where each face was before is where a "no" about its person applies: an automatic
+    # person, re-made by this run, keeps apart what the user said is not it.
+    roots = agglomerate(x, ci.photo_ids, params, tags, _forbidden(ci, index), ci.person_ids)
     labels, new = np.full(n, NO_PERSON, np.int64), np.zeros(n, bool)
     new_people = _NewPeople(labels, new)
     used: set[int] = set()

@@ -3,6 +3,7 @@ hard limits."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import logging
@@ -10,6 +11,7 @@ import struct
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError, features
@@ -176,14 +178,38 @@ def _finish(
 ) -> LoadedImage:
     """A loaded image made RGB, upright and at most `max_side`, scaled against `original`."""
     rgb = _apply_orientation(_to_rgb(im), orientation)
+    arr = np.asarray(rgb, dtype=np.uint8)
     if max_side and max(rgb.size) > max_side:
         s = max_side / max(rgb.size)
         target = (max(1, round(rgb.width * s)), max(1, round(rgb.height * s)))
-        rgb = rgb.resize(target, Image.Resampling.BILINEAR, reducing_gap=2.0)
-    arr = np.asarray(rgb, dtype=np.uint8)
+        arr = shrink(arr, target)
     if arr.ndim != 3 or arr.shape[2] != 3:
         raise ImageError(f"unexpected pixel layout {arr.shape}")
     return LoadedImage(rgb=arr, scale=original[0] / arr.shape[1], original_size=original)
+
+
+@functools.cache
+def _opencv() -> ModuleType | None:
+    """OpenCV, imported on first use (it takes a while to load); None where it is missing."""
+    try:
+        import cv2
+    except ImportError:  # pragma: no cover - OpenCV comes with mediapipe, a dependency
+        return None
+    cv2.setNumThreads(1)  # the scan's parallelism is its worker processes, not OpenCV's
+    return cv2
+
+
+def shrink(arr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """An RGB array shrunk to `size` (width, height). OpenCV's SIMD resize is ~3x faster than
+    Pillow's here; after a JPEG draft the factor is under 2, where bilinear keeps the detector's
+    recall (bench.scan compares both); past 2x, area averaging avoids aliasing."""
+    cv2 = _opencv()
+    if cv2 is None:  # pragma: no cover - OpenCV comes with mediapipe
+        im = Image.fromarray(arr).resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+        return np.asarray(im, dtype=np.uint8)
+    factor = arr.shape[1] / size[0]
+    interpolation = cv2.INTER_LINEAR if factor < 2 else cv2.INTER_AREA
+    return cv2.resize(np.ascontiguousarray(arr), size, interpolation=interpolation)
 
 
 _TRANSPOSE = {

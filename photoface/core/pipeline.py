@@ -29,7 +29,12 @@ class ScanOptions:
     # embedded together (in model calls of up to OnnxEmbedder.batch_size, 64) and stored.
     batch_faces: int = 64
     batch_photos: int = 16
-    read_ahead: int = 3  # photos read and decoded ahead on a second thread
+    read_ahead: int = 3  # photos read and decoded ahead on a second thread (one worker)
+    # Worker processes that each read, decode, detect, align and embed (1: all in this process,
+    # with the read-ahead thread). Fewer photos to read than parallel_from: one process, since
+    # starting the workers (importing onnxruntime, loading the models) takes about a second.
+    workers: int = 1
+    parallel_from: int = 16
     max_file_bytes: int = fileio.MAX_READ_BYTES  # larger files are recorded as errors, unread
 
 
@@ -111,13 +116,10 @@ def read_file(
 ) -> FileRead:
     """Stat, read, hash and decode one file, given the (size, mtime) of the files and the
     hashes of the contents already known; never raises for a bad file."""
-    item = FileRead(key=os.path.abspath(path))
+    item = stat_file(path, known_files)
+    if item.kind != "new":
+        return item
     try:
-        st = path.stat()
-        item.size, item.mtime = st.st_size, st.st_mtime_ns
-        if known_files.get(item.key) == (item.size, item.mtime):
-            item.kind = "unchanged"
-            return item
         data = imaging.read_file(path, options.max_file_bytes)
         item.digest = imaging.content_hash(data)
         if item.digest in known_hashes:
@@ -133,6 +135,24 @@ def read_file(
     except Exception as e:  # a bug in a decoder must not stop the scan: record it, go on
         log.exception("unexpected error reading %s", path)
         item.kind, item.reason = "error", f"unexpected error: {type(e).__name__}: {e}"
+    return item
+
+
+def stat_file(path: Path, known_files: dict[str, tuple[int, int]]) -> FileRead:
+    """A file's size and mtime, "unchanged" when the library holds it with the same ones, an
+    "error" when it cannot be looked at; "new" (to be read) otherwise."""
+    item = FileRead(key=os.path.abspath(path))
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        item.kind, item.reason = "error", "file not found (a broken link?)"
+        return item
+    except OSError as e:
+        item.kind, item.reason = "error", f"cannot read: {e.strerror or e}"
+        return item
+    item.size, item.mtime = st.st_size, st.st_mtime_ns
+    if known_files.get(item.key) == (item.size, item.mtime):
+        item.kind = "unchanged"
     return item
 
 

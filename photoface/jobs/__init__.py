@@ -10,6 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any, TypeVar
 
+from photoface.jobs.find import (
+    FaceFound,
+    FaceMatch,
+    FindResult,
+    PersonMatch,
+    find_people,
+    photos_together,
+)
 from photoface.jobs.grouping import (
     GroupingResult,
     GroupingStarted,
@@ -33,8 +41,12 @@ R = TypeVar("R")
 
 __all__ = [
     "EmbedProgress",
+    "FaceFound",
+    "FaceMatch",
+    "FindResult",
     "GroupingResult",
     "GroupingStarted",
+    "PersonMatch",
     "ReembedResult",
     "RegroupResult",
     "ScanFolderProgress",
@@ -42,9 +54,11 @@ __all__ = [
     "ScanProgress",
     "ScanResult",
     "drain",
+    "find_people",
     "library_path",
     "open_library",
     "optional_embedder",
+    "photos_together",
     "recluster",
     "reembed",
     "regroup",

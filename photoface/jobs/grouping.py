@@ -13,6 +13,7 @@ from photoface.core.cluster import ClusterParams
 from photoface.core.embed import Embedder, ModelInfo
 from photoface.jobs.reembed import EmbedProgress, ReembedResult, reembed
 from photoface.library import Library
+from photoface.library.review import clear_skips
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +40,13 @@ class RegroupResult:
 
 
 def recluster(library: Library, info: ModelInfo, params: ClusterParams) -> GroupingResult:
-    """Cluster every face again; what the user said (locks, names, rejections) is kept."""
+    """Cluster every face again; what the user said (locks, names, rejections, people kept
+    apart) is kept. Skipped review questions may be asked again afterwards."""
     ci = library.cluster_input(info.comparable_ids)
     found = grouping.recluster_labels(ci, params)
     free = found.decided
     library.write_grouping(ci.face_ids[free], found.person[free], found.new[free])
+    clear_skips(library)
     n = len(found.person)
     placed = found.placed(free)
     return GroupingResult(n, found.people(), placed, n - found.placed())

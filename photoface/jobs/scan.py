@@ -7,7 +7,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -18,7 +18,6 @@ from photoface.core.detect import Detector
 from photoface.core.embed import Embedder
 from photoface.core.pipeline import (
     FileRead,
-    FoundFace,
     ReadAhead,
     ScanOptions,
     embed_crops,
@@ -26,10 +25,12 @@ from photoface.core.pipeline import (
     is_gone,
     list_photos,
     read_file,
+    stat_file,
 )
 from photoface.errors import PhotofaceError
 from photoface.jobs.grouping import GroupingResult, GroupingStarted, update
 from photoface.jobs.reembed import EmbedProgress, ReembedResult, reembed
+from photoface.jobs.scan_workers import Scanned, WorkerPool, face_record, model_spec
 from photoface.library import FaceRecord, Library, PhotoRecord
 
 log = logging.getLogger(__name__)
@@ -89,19 +90,6 @@ class _Pending:
     displaced: int | None  # the photo its path belonged to before (content changed in place)
 
 
-def face_record(face: FoundFace) -> FaceRecord:
-    """A found face as the library stores it (its vector comes with the batch)."""
-    return FaceRecord(
-        box=face.box,
-        landmarks=face.landmarks,
-        score=face.score,
-        quality=face.quality,
-        crop_jpeg=face.crop_jpeg,
-        embedding=None,
-        model_id=None,
-    )
-
-
 def scan_folder(
     library: Library,
     root: Path,
@@ -145,8 +133,10 @@ def scan(
     drive) changes nothing.
     Each photo is stored in its own transaction, so a killed scan resumes where it stopped;
     interrupted (Ctrl+C, or the generator closed), the photos already decoded are stored first.
-    With no embedder, faces are stored without vectors. A read-ahead thread reads and decodes
-    the next photos while this one detects and embeds.
+    With no embedder, faces are stored without vectors. With `options.workers` > 1 (and at
+    least `options.parallel_from` files to read), worker processes read, decode, detect and embed
+    photos and this process stores them, in file order; otherwise a read-ahead thread reads and
+    decodes the next photos while this one detects and embeds.
     """
     root = Path(root)
     if not root.is_dir():
@@ -212,15 +202,31 @@ def scan(
     def read(path: Path) -> FileRead:
         return read_file(path, known_files, known_hashes, options)
 
-    reader = ReadAhead(files, read, options.read_ahead)
+    pool: WorkerPool | None = None
+    reader: ReadAhead | None = None
+    spec = model_spec(detector, embedder) if options.workers > 1 else None
+    if spec is not None:
+        reads = [stat_file(p, known_files) for p in files]
+        if sum(r.kind == "new" for r in reads) >= max(options.parallel_from, 1):
+            pool = WorkerPool(spec, known_hashes, options, options.workers)
+            source = pool.results(files, reads, cancel)
+    if pool is None:
+        reader = ReadAhead(files, read, options.read_ahead)
+        source = _serial(reader)
+    finished = False
     try:
         while prog.done < prog.total:
             if cancel is not None and cancel.is_set():
                 flush()
                 return result(cancelled=True)
-            item = reader.next()
-            if item is None:
+            got = next(source, _END)
+            if got is _END:
                 break
+            if got is None:  # cancelled while waiting for a worker
+                flush()
+                return result(cancelled=True)
+            ready = got if isinstance(got, Scanned) else None
+            item = got.item if isinstance(got, Scanned) else got
             prog = replace(prog, done=prog.done + 1, current=item.key)
             if item.kind == "unchanged":
                 prog = replace(prog, unchanged=prog.unchanged + 1)
@@ -242,6 +248,24 @@ def scan(
                         retired = library.retire_orphans([displaced])
                         prog = replace(prog, retired_faces=prog.retired_faces + retired)
                 prog = replace(prog, moved=prog.moved + 1)
+            elif ready is not None:  # a worker found and embedded its faces
+                assert ready.records is not None
+                assert item.size is not None and item.mtime is not None
+                photo = PhotoRecord(
+                    item.digest,
+                    item.key,
+                    item.size,
+                    item.mtime,
+                    *ready.original_size,
+                    detector.name,
+                )
+                owner = library.path_owner(item.key)
+                pending.append(_Pending(photo, ready.records, [], owner))
+                seen.add(item.digest)
+                prog = replace(
+                    prog, faces=prog.faces + len(ready.records), new_photos=prog.new_photos + 1
+                )
+                flush()  # nothing left to batch: stored at once, one transaction
             else:
                 assert item.loaded is not None and item.size is not None
                 assert item.mtime is not None
@@ -266,10 +290,25 @@ def scan(
             prog = replace(prog, elapsed=elapsed, eta=eta)
             yield prog
         flush()
+        finished = True
     except (KeyboardInterrupt, GeneratorExit):
         # Stopped mid-way (Ctrl+C, or the consumer dropped the scan): keep what was decoded.
         flush()
         raise
     finally:
-        reader.stop()
+        if reader is not None:
+            reader.stop()
+        if pool is not None:
+            if finished:
+                pool.close()
+            else:
+                pool.terminate()
     return result()
+
+
+_END = object()
+
+
+def _serial(reader: ReadAhead) -> Iterator[FileRead]:
+    while (item := reader.next()) is not None:
+        yield item

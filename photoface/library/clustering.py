@@ -40,6 +40,7 @@ def cluster_input(db: Database, model_ids: Iterable[str]) -> ClusterInput:
         quality=np.array([r[5] for r in rows], np.float32),
         rejections=rej,
         named=named,
+        apart=[(a, b) for a, b in db.query("SELECT person_a, person_b FROM apart")],
     )
 
 

@@ -1,8 +1,10 @@
-"""What the user says (name, merge, move, reject, hide, cover, remove), each an undoable edit.
+"""What the user says (name, merge, move, reject, apart, hide, cover, remove), each an undoable
+logged edit.
 
 Every edit snapshots the rows it may touch before and after; undo writes the "before" back and
 redo the "after". The snapshot covers the faces' person, lock and removal, the people's name,
-hidden flag and cover (or their absence), and the rejections of the faces and people in scope.
+hidden flag and cover (or their absence), the rejections of the faces and people in scope, and
+the "not the same person" pairs (`apart`) of the people in scope.
 """
 
 from __future__ import annotations
@@ -91,6 +93,7 @@ class Edits:
             )
             snap["people"][str(pid)] = list(row[0]) if row else None
         snap["rejections"] = self._rejections_in(faces, people)
+        snap["apart"] = self._apart_of(people)
         snap["scope"] = {"faces": faces, "people": people}
         return snap
 
@@ -99,6 +102,14 @@ class Edits:
         sql = "SELECT face_id, person_id FROM rejections WHERE {} {}"
         for column, ids in (("face_id", faces), ("person_id", people)):
             for chunk in chunks(ids):
+                rows.update(self.db.query(sql.format(column, in_clause(len(chunk))), chunk))
+        return sorted([list(r) for r in rows])
+
+    def _apart_of(self, people: list[int]) -> list[list[int]]:
+        rows: set[tuple[int, int]] = set()
+        sql = "SELECT person_a, person_b FROM apart WHERE {} {}"
+        for column in ("person_a", "person_b"):
+            for chunk in chunks(people):
                 rows.update(self.db.query(sql.format(column, in_clause(len(chunk))), chunk))
         return sorted([list(r) for r in rows])
 
@@ -131,6 +142,18 @@ class Edits:
             "WHERE EXISTS (SELECT 1 FROM people WHERE id = ?)",
             [(f, p, p) for f, p in snap["rejections"]],
         )
+        if "apart" in snap:  # logged by a version that had no `apart` pairs: none to restore
+            for chunk in chunks(scope["people"]):
+                ids_in = in_clause(len(chunk))
+                c.execute(
+                    f"DELETE FROM apart WHERE person_a {ids_in} OR person_b {ids_in}", chunk * 2
+                )
+            c.executemany(
+                "INSERT OR IGNORE INTO apart(person_a, person_b) SELECT ?, ? "
+                "WHERE EXISTS (SELECT 1 FROM people WHERE id = ?) "
+                "AND EXISTS (SELECT 1 FROM people WHERE id = ?)",
+                [(a, b, a, b) for a, b in snap["apart"]],
+            )
         for pid, v in snap["people"].items():
             if v is None:
                 c.execute("DELETE FROM people WHERE id = ?", (int(pid),))
@@ -253,9 +276,41 @@ class Edits:
                     f"DELETE FROM rejections WHERE person_id = ? AND face_id {faces_in}",
                     (target.id, *chunk),
                 )
+            self._merge_apart([p.id for p in people], target.id)
             self._conn.execute(f"DELETE FROM people WHERE id {ids_in}", ids)
             self._conn.execute("UPDATE people SET name = ? WHERE id = ?", (name, target.id))
         return target.id
+
+    def _merge_apart(self, merged: list[int], target: int) -> None:
+        """The "not the same person" pairs after a merge into `target`: a pair within the
+        merged people goes (the user's merge by hand is the newer word), a pair with someone
+        else now holds for the target."""
+        rows = self._apart_of(merged)
+        gone = set(merged)
+        kept = set()
+        for a, b in rows:
+            a, b = (target if a in gone else a), (target if b in gone else b)
+            if a != b:
+                kept.add((min(a, b), max(a, b)))
+        self._conn.executemany(
+            "DELETE FROM apart WHERE person_a = ? AND person_b = ?", [tuple(r) for r in rows]
+        )
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO apart(person_a, person_b) VALUES (?, ?)", sorted(kept)
+        )
+
+    def keep_apart(self, person_a: int, person_b: int) -> None:
+        """ "Not the same person": two people that no regroup ever merges (a merge by hand
+        still may, and then the pair goes)."""
+        a, b = self._person(person_a), self._person(person_b)
+        if a.id == b.id:
+            raise PhotofaceError("a person cannot be kept apart from itself")
+        what = f"{a.label} ({a.id}) and {b.label} ({b.id}) are different people"
+        with self._edit("apart", what, people=[a.id, b.id]):
+            self._conn.execute(
+                "INSERT OR IGNORE INTO apart(person_a, person_b) VALUES (?, ?)",
+                (min(a.id, b.id), max(a.id, b.id)),
+            )
 
     def move_faces(self, face_ids: Sequence[int], person_id: int | None) -> int:
         """Put faces into a person (None: a new one), locked there; returns the person's id."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from photoface.library import clustering, faces, people, photos
+from photoface.library import clustering, faces, people, photos, together
 from photoface.library.db import Database
 from photoface.library.edits import Edits
 from photoface.library.faces import LIVE
@@ -163,6 +163,11 @@ class Library:
 
     def person_by_name(self, name: str) -> Person | None:
         return people.person_by_name(self.db, name)
+
+    def photos_together(
+        self, person_ids: Sequence[int], only: bool = False, quality_floor: float = 0.0
+    ) -> list[Photo]:
+        return together.photos_together(self.db, person_ids, only, quality_floor)
 
     # --- grouping (see clustering.py) -------------------------------------------------------
 

@@ -18,12 +18,14 @@ log = logging.getLogger(__name__)
 
 LAST_PERSON_ID = "last_person_id"
 
-# An automatic person (no name, not hidden, no "not this person" against it) exists only
-# through its faces; one left with none is gone, as a regroup would leave it.
+# An automatic person (no name, not hidden, no "not this person" or "not the same person"
+# about it) exists only through its faces; one left with none is gone, as a regroup would
+# leave it.
 _EMPTY_AUTO_PEOPLE = (
     "DELETE FROM people WHERE name IS NULL AND hidden = 0 AND {where} "
     "AND NOT EXISTS (SELECT 1 FROM faces f WHERE f.person_id = people.id) "
-    "AND NOT EXISTS (SELECT 1 FROM rejections r WHERE r.person_id = people.id)"
+    "AND NOT EXISTS (SELECT 1 FROM rejections r WHERE r.person_id = people.id) "
+    "AND NOT EXISTS (SELECT 1 FROM apart a WHERE people.id IN (a.person_a, a.person_b))"
 )
 
 # A person's cover: the face the user chose while it is live and still theirs, else their

@@ -4,7 +4,7 @@ as stored."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -88,6 +88,7 @@ class ClusterInput:
     quality: np.ndarray  # float32 (n,)
     rejections: list[tuple[int, int]]  # (face_id, person_id)
     named: set[int]  # people the user named
+    apart: list[tuple[int, int]] = field(default_factory=list)  # people said not the same
 
 
 def to_db(path: str) -> str:

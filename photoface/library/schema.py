@@ -90,7 +90,20 @@ MIGRATIONS: list[str] = [
     UPDATE photos SET retired_at = scanned_at
         WHERE id NOT IN (SELECT photo_id FROM photo_paths);
     """,
-    # 3: the face the user chose to show a person by (NULL: the best-quality face). It counts
+    # 3: review. `apart`: two people the user said are not the same person (a < b), kept apart
+    # by every regroup; `review_skips`: questions the user skipped, not asked again until the
+    # next full regroup.
+    """
+    CREATE TABLE apart (
+        person_a INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        person_b INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        PRIMARY KEY (person_a, person_b),
+        CHECK (person_a < person_b)
+    );
+    CREATE INDEX apart_b ON apart(person_b);
+    CREATE TABLE review_skips (question TEXT PRIMARY KEY, at REAL NOT NULL);
+    """,
+    # 4: the face the user chose to show a person by (NULL: the best-quality face). It counts
     # only while that face is live and still in the person, so it falls back by itself.
     """
     ALTER TABLE people ADD COLUMN cover_face_id INTEGER REFERENCES faces(id) ON DELETE SET NULL;

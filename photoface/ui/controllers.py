@@ -79,7 +79,7 @@ class ScanController:
         lib_path, embedder = self.library_path, self.embedder
         detector_factory = self.detector_factory
         params = self.settings.cluster_params(embedder.info) if embedder else None
-        options = ScanOptions(max_side=self.settings.max_side)
+        options = ScanOptions(max_side=self.settings.max_side, workers=self.settings.scan_workers())
 
         def job(
             cancel: threading.Event,

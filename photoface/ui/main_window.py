@@ -31,6 +31,7 @@ from photoface.ui.controllers import JobStatus, RegroupController, ScanControlle
 from photoface.ui.dialogs import SettingsDialog
 from photoface.ui.edit_slots import EditSlots
 from photoface.ui.errors_panel import ErrorsPanel
+from photoface.ui.find import FindController
 from photoface.ui.library_lock import LibraryLock
 from photoface.ui.menus import ContextMenus
 from photoface.ui.models import (
@@ -115,6 +116,19 @@ class MainWindow(ContextMenus, EditSlots, QMainWindow):
             settings=self.settings,
             finished=self.refresh,
         )
+        self.finding = FindController(
+            self,
+            self.library,
+            self.embedder,
+            self.detector_factory,
+            self.settings,
+            selected_people=self.people_in_view,
+            open_person=self.open_person,
+            open_photo=self.open_photo,
+            say=self.status_label.setText,
+        )
+        self.finding.watch(self.people_page.search)
+        self.finding.add_actions(self.view_menu)
         self.people_model.merge_requested.connect(self.merge_people)
         self.runner.failed.connect(self._on_task_failed)
         self.runner.busy_changed.connect(self._on_busy)
@@ -211,7 +225,7 @@ class MainWindow(ContextMenus, EditSlots, QMainWindow):
         self._action(e, "&Name person…", self.rename_selected, QKeySequence("F2"))
         self._action(e, "&Merge selected people", self.merge_selected, QKeySequence("Ctrl+M"))
         self._action(e, "&Hide or show person", self.toggle_hidden_selected, "Ctrl+H")
-        v = m.addMenu("&View")
+        v = self.view_menu = m.addMenu("&View")
         self._action(v, "&People", self.show_people, QKeySequence("Ctrl+1"))
         self._action(v, "&Unsorted faces", lambda: self.open_person(None), QKeySequence("Ctrl+2"))
         self._action(v, "Back", self.go_back, QKeySequence(Qt.Key.Key_Escape))

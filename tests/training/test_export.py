@@ -3,6 +3,7 @@ metadata or embeddings disagree with what was meant installs nothing and says wh
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,28 @@ def test_metadata_constants_that_are_not_trainings_install_nothing(
     message = str(e.value.code)
     assert "\n" not in message and "not installed" in message and "PyTorch" in message
     assert folder(exporting) == before
+
+
+def test_the_card_names_each_source_and_teacher_with_its_terms(tmp_path, exporting, monkeypatch):
+    """The sources and counts are the prepare step's record, the teachers the run's config."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    sources = {"lfw": 10, "allage": 7, "celeb": 3}
+    (cache / "prepare.json").write_text(json.dumps({"sources": sources}))
+    ck = {"config": {"margin": 0.2, "distill": 1.0, "teacher": "both"}, "step": 1}
+    monkeypatch.setattr(export, "load_checkpoint", lambda path: (export_model(), ck))
+    assert run_export(tmp_path) == 0
+    card = json.loads((exporting / "photoface-t-v2.json").read_text())
+    used = card["training"]["sources"]
+    assert {k: v["faces"] for k, v in used.items()} == sources
+    assert "28741a75" in used["allage"]["origin"] and used["allage"]["licence"]
+    assert sorted(card["training"]["teachers"]) == ["dlib", "sface"]
+    assert "Apache-2.0" in card["training"]["teachers"]["sface"]["licence"]
+
+
+def export_model():
+    torch.manual_seed(0)
+    model = build(ModelConfig(width=0.25)).eval()
+    with torch.no_grad():
+        model.head.bias.zero_()
+    return model
