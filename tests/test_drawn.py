@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from photoface.core import imaging
 from photoface.core.cluster import ClusterParams
@@ -15,24 +14,7 @@ from photoface.jobs import drain, scan_folder
 from photoface.jobs.drawn import add_drawn_face
 from photoface.library import Library
 from tests.fakes import FakeEmbedder
-from tests.photos import face_photo, make_album, save_jpeg
-
-SMALL = 44  # the astronaut photo shrunk to this side: a face of ~8 px, too small for the scan
-AT = (700, 500)  # where it is pasted on a 1600 x 1200 canvas
-
-
-def small_face_photo() -> np.ndarray:
-    small = np.asarray(Image.fromarray(face_photo(0)).resize((SMALL, SMALL)))
-    canvas = np.full((1200, 1600, 3), 90, np.uint8)
-    canvas[AT[1] : AT[1] + SMALL, AT[0] : AT[0] + SMALL] = small
-    return canvas
-
-
-def small_face_box(detector) -> tuple[float, float, float, float]:
-    """A box a user would draw around the small face: a little looser than the face."""
-    x, y, w, h = detector.detect(face_photo(0))[0].box
-    k = SMALL / 480
-    return AT[0] + (x - 0.15 * w) * k, AT[1] + (y - 0.15 * h) * k, 1.3 * w * k, 1.3 * h * k
+from tests.photos import make_album, save_jpeg, small_face_box, small_face_photo
 
 
 def test_a_face_the_scan_missed_gets_the_detectors_landmarks_from_the_drawn_box(detector):

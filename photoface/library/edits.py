@@ -400,14 +400,16 @@ class Edits:
             )
         return made[0]
 
-    def assign_names(self, names: dict[str, Sequence[int]]) -> dict[str, int]:
-        """Put faces into people by name (existing, else new), locked there: one undoable edit.
-        Returns name -> person id."""
+    def assign_names(
+        self, names: dict[str, Sequence[int]], what: str | None = None
+    ) -> dict[str, int]:
+        """Put faces into people by name (existing, else new), locked there: one undoable edit
+        (`what`: how the undo log says it). Returns name -> person id."""
         ids = self._check_faces([f for fs in names.values() for f in fs])
         existing = {n: self._person_by_name(n) for n in names}
         people = [p.id for p in existing.values() if p is not None]
         out: dict[str, int] = {}
-        what = f"Name {len(ids)} face(s) from sidecars ({len(names)} people)"
+        what = what or f"Name {len(ids)} face(s) from sidecars ({len(names)} people)"
         with self._edit("import", what, ids, people) as scope:
             for name, faces in names.items():
                 person = existing[name]
