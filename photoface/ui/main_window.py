@@ -94,6 +94,7 @@ class MainWindow(PhotoSlots, EditSlots, QMainWindow):
             settings=self.settings,
             finished=self.refresh,
             parent=self,
+            grouped=self.refresh,
         )
         self.regrouping = RegroupController(
             runner=self.runner,
