@@ -10,6 +10,7 @@ import pytest
 from photoface.core import imaging
 from photoface.core.cluster import ClusterParams
 from photoface.core.drawn import BoxError, clip_box, default_landmarks, drawn_face
+from photoface.errors import NotFoundError
 from photoface.jobs import drain, scan_folder
 from photoface.jobs.drawn import add_drawn_face
 from photoface.library import Library
@@ -89,6 +90,8 @@ def test_a_drawn_face_is_stored_embedded_placed_and_undone_as_one_edit(scanned, 
     lib.edits.undo()
     assert lib.faces_of_photo(photo_id) == [] and lib.counts() == before
     assert lib.person(person.id).face_count == 4
+    with pytest.raises(NotFoundError):  # withdrawn: no other edit brings it back
+        lib.edits.move_faces([added.face_id], None)
     lib.edits.redo()
     assert [f.id for f in lib.faces_of_photo(photo_id)] == [added.face_id]
     assert lib.person(person.id).face_count == 5

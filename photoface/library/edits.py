@@ -204,7 +204,9 @@ class Edits:
             raise PhotofaceError("no faces given")
         found = set()
         for chunk in chunks(ids):
-            rows = self.db.query(f"SELECT id FROM faces WHERE id {in_clause(len(chunk))}", chunk)
+            # A withdrawn face (a drawing undone) is not there: an edit must not bring it back.
+            sql = f"SELECT id FROM faces WHERE removed != ? AND id {in_clause(len(chunk))}"
+            rows = self.db.query(sql, (WITHDRAWN, *chunk))
             found.update(r[0] for r in rows)
         missing = [f for f in ids if f not in found]
         if missing:
