@@ -108,6 +108,13 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX faces_person_live ON faces(person_id, removed, quality, photo_id);
     """,
+    # 5: faces a user drew around a face the detector missed (manual = 1). A photo's faces are
+    # found once per content, so a rescan never drops them. removed = 2 marks a drawn face whose
+    # drawing was undone: the row is kept only so its id is never given to another face and a
+    # redo can bring it back.
+    """
+    ALTER TABLE faces ADD COLUMN manual INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
