@@ -470,6 +470,7 @@ def test_every_button_and_action_runs_without_an_error(qtbot, people_window, mon
 
     w = people_window
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: "")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: ("", ""))
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("", False))
     monkeypatch.setattr(main_window.SettingsDialog, "exec", lambda self: 0)
     monkeypatch.setattr(MoveToDialog, "exec", lambda self: 0)
