@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import logging
+import math
 import os
 import sqlite3
 import sys
@@ -318,6 +319,40 @@ def cmd_remove(ctx: Context) -> int:
     faces = face_ids(ctx.args.faces)
     ctx.library.edits.remove_faces(faces)
     _out(f"removed {len(faces)} face(s)")
+    return 0
+
+
+def _pixels(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = math.nan
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"not a number of pixels: {_quote(text)}")
+    return v
+
+
+def cmd_add_face(ctx: Context) -> int:
+    from photoface.core.detect import make_detector
+    from photoface.jobs.drawn import add_drawn_face
+
+    path = os.path.abspath(Path(ctx.args.photo).expanduser())
+    photo = ctx.library.photo_by_path(path)
+    if photo is None:
+        raise NotFoundError(f"{printable(path)} is not in the library (scan its folder first)")
+    box = (ctx.args.x, ctx.args.y, ctx.args.w, ctx.args.h)
+    detector = make_detector(ctx.settings.detector, ctx.settings.threads)
+    embedder = ctx.optional_embedder()
+    params = ctx.settings.cluster_params(embedder.info) if embedder else None
+    added = add_drawn_face(
+        ctx.library, photo.id, box, detector, embedder, params, ctx.settings.max_side
+    )
+    where = "unsorted"
+    if added.person_id is not None:
+        label = printable(ctx.library.person(added.person_id).label)
+        where = f"in person {added.person_id}: {label}"
+    how = "" if added.detected else " (no landmarks found: the default layout)"
+    _out(f"added face {added.face_id}, {where}{how}")
     return 0
 
 
@@ -671,6 +706,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show", action="store_true")
     p = add("remove", cmd_remove, "remove faces that are not faces (false detections)")
     p.add_argument("faces", nargs="+", type=_face_id_arg)
+    p = add("add-face", cmd_add_face, "add a face the scan missed: a box on a photo (undoable)")
+    p.add_argument("photo", help="a photo of the library")
+    for name in ("x", "y", "w", "h"):
+        p.add_argument(name, type=_pixels, help=f"box {name} in pixels of the photo as shown")
     add("undo", cmd_undo, "undo the last edit")
     add("redo", cmd_redo, "redo the last undone edit")
     p = add("recluster", cmd_recluster, "group all faces again, keeping every user edit")

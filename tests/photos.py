@@ -43,6 +43,26 @@ def two_faces_photo() -> np.ndarray:
     return np.concatenate([a, a[:, ::-1]], axis=1)
 
 
+SMALL = 44  # the astronaut photo shrunk to this side: a face of ~8 px, too small for the scan
+SMALL_AT = (700, 500)  # where it is pasted on a 1600 x 1200 canvas
+
+
+def small_face_photo() -> np.ndarray:
+    """A face the scan misses: the astronaut photo shrunk to SMALL px on a large canvas."""
+    small = np.asarray(Image.fromarray(face_photo(0)).resize((SMALL, SMALL)))
+    canvas = np.full((1200, 1600, 3), 90, np.uint8)
+    canvas[SMALL_AT[1] : SMALL_AT[1] + SMALL, SMALL_AT[0] : SMALL_AT[0] + SMALL] = small
+    return canvas
+
+
+def small_face_box(detector) -> tuple[float, float, float, float]:
+    """A box a user would draw around small_face_photo's face: a little looser than it."""
+    x, y, w, h = detector.detect(face_photo(0))[0].box
+    k = SMALL / 480
+    ax, ay = SMALL_AT
+    return ax + (x - 0.15 * w) * k, ay + (y - 0.15 * h) * k, 1.3 * w * k, 1.3 * h * k
+
+
 def png_with_size(width: int, height: int) -> bytes:
     """A tiny valid-looking PNG whose header claims width x height (a decompression bomb)."""
 

@@ -1,6 +1,6 @@
 """Random edit histories (hypothesis state machine): names, merges, moves, rejections, people
-kept apart, review answers, hiding, removals, photos edited in place, regroups and scans of more
-photos, with undo and redo anywhere between them.
+kept apart, review answers, hiding, removals, faces drawn by the user, photos edited in place,
+regroups and scans of more photos, with undo and redo anywhere between them.
 
 After every step the library is sound (integrity and foreign keys, no person id given out twice);
 an undo right after an edit restores exactly the state before it and a redo right after an undo
@@ -26,6 +26,7 @@ from photoface.core.embed import normalize, quantize
 from photoface.errors import PhotofaceError
 from photoface.jobs import recluster, update
 from photoface.library import FaceRecord, Library, PhotoRecord
+from photoface.library.faces import WITHDRAWN
 from photoface.library.review import Review
 from tests.fakes import FakeEmbedder
 
@@ -37,8 +38,12 @@ CROP = align.encode_jpeg(np.full((144, 144, 3), 128, np.uint8))
 
 
 def full_state(lib: Library) -> tuple:
-    """Every row an edit, an undo or a redo may touch."""
-    faces = lib.query("SELECT id, person_id, locked, removed FROM faces ORDER BY id")
+    """Every row an edit, an undo or a redo may touch. A drawn face whose drawing was undone
+    (withdrawn) is not there for anyone: its row only keeps its id for a redo."""
+    faces = lib.query(
+        "SELECT id, person_id, locked, removed FROM faces WHERE removed != ? ORDER BY id",
+        (WITHDRAWN,),
+    )
     people = lib.query("SELECT id, name, hidden FROM people ORDER BY id")
     rejections = lib.query("SELECT face_id, person_id FROM rejections ORDER BY 1, 2")
     apart = lib.query("SELECT person_a, person_b FROM apart ORDER BY 1, 2")
@@ -193,6 +198,25 @@ class EditHistory(RuleBasedStateMachine):
     def remove(self, data) -> None:
         faces = data.draw(st.lists(st.sampled_from(self._faces()), min_size=1, max_size=2))
         self._edit(self.lib.edits.remove_faces, faces)
+
+    @rule(data=st.data(), person=st.integers(0, N_PEOPLE), into=st.booleans())
+    def draw_face(self, data, person, into) -> None:
+        """A face the detector missed, drawn on a photo: into one of the people, or unsorted."""
+        photos = [r[0] for r in self.lib.query("SELECT id FROM photos ORDER BY id")]
+        photo = data.draw(st.sampled_from(photos))
+        target = data.draw(st.sampled_from(self._people())) if into and self._people() else None
+        v = self.centres[person] + 0.25 * self.rng.standard_normal(128) / np.sqrt(128)
+        code = quantize(normalize(v[None, :].astype(np.float32)))[0]
+        face = FaceRecord(
+            (5.0, 5.0, 40.0, 40.0),
+            np.zeros((5, 2), np.float32),
+            0.5,
+            0.8,
+            CROP,
+            code,
+            INFO.model_id,
+        )
+        self._edit(self.lib.edits.add_face, photo, face, target)
 
     # --- what the machine does between edits ------------------------------------------------
 

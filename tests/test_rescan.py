@@ -286,3 +286,21 @@ def test_a_folder_that_cannot_be_read_marks_nothing_missing(tmp_path, lib, detec
     drain(scan(lib, album, detector, FakeEmbedder()))
     monkeypatch.undo()
     assert lib.missing_photos() == []
+
+
+def test_an_unchanged_rescan_reports_once_for_all_its_files(tmp_path, lib, detector):
+    """The rescan's fast path: the known files are checked up front (a stat and a lookup
+    each), counted in one progress report, and none is handed to the reading thread."""
+    album = tmp_path / "album"
+    make_album(album, n_faces=4, broken=False)
+    n = run(lib, album, detector).total
+    save_jpeg(face_photo(9), album / "new.jpg")  # one file that needs reading
+    reports = []
+    job = scan(lib, album, detector, FakeEmbedder())
+    try:
+        while True:
+            reports.append(next(job))
+    except StopIteration as stop:
+        result = stop.value
+    assert result.total == n + 1 and result.unchanged == n and result.new_photos == 1
+    assert [(r.done, r.unchanged) for r in reports] == [(n, n), (n + 1, n)]

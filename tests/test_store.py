@@ -247,6 +247,8 @@ def test_schema_2_gives_each_path_to_its_newest_content_and_a_scan_retires_the_g
     _schema_1_library_with_a_ghost(path)
     with Library(path) as lib:
         assert lib.conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
+        # schema 4: the faces scanned before are none of them drawn by the user
+        assert lib.query("SELECT DISTINCT manual FROM faces") in ([], [(0,)])
         assert lib.known_files() == {"/photos/a.jpg": (1, 20), "/photos/b.jpg": (1, 30)}
         assert lib.photo_by_path("/photos/a.jpg").id == 2
         assert lib.photo(1).paths == () and lib.photo(1).missing

@@ -93,7 +93,9 @@ def bulk_fill(
             photo += 1
 
 
-def run_one(n: int, source: Path | None, threshold: float, k: int = 20) -> dict[str, float]:
+def run_one(
+    n: int, source: Path | None, threshold: float, k: int = 20, keep: Path | None = None
+) -> dict[str, float]:
     from photoface.jobs import recluster, update
 
     x, person = (from_library(source, n), None) if source else synthetic(n)
@@ -112,6 +114,8 @@ def run_one(n: int, source: Path | None, threshold: float, k: int = 20) -> dict[
             t0 = time.perf_counter()
             update(lib, INFO, params)
             t_inc = time.perf_counter() - t0
+            if keep is not None:  # e.g. for the window benchmark's --library
+                lib.query(f"VACUUM INTO '{keep}'")
     return {
         "faces": n,
         "people": full.people,
@@ -131,10 +135,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threshold", type=float, default=1.0)
     ap.add_argument("--k", type=int, default=ClusterParams(1.0).k, help="graph neighbours")
     ap.add_argument("--repeat", type=int, default=1, help="runs per size (median reported)")
+    ap.add_argument("--keep", type=Path, help="save the (last) size's library to this new file")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child process: one size
     args = ap.parse_args(argv)
+    if args.keep is not None and (args.keep.exists() or "'" in str(args.keep)):
+        ap.error(f"--keep {args.keep}: give a new file (no quote in its name)")
     if args.one:
-        print(json.dumps(run_one(args.one, args.source, args.threshold, args.k)))
+        print(json.dumps(run_one(args.one, args.source, args.threshold, args.k, args.keep)))
         return 0
     print(
         f"{'faces':>8s} {'people':>7s} {'unsorted':>8s} {'full s':>8s} {'+1% s':>7s} "
@@ -147,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
             cmd += ["--threshold", str(args.threshold), "--k", str(args.k)]
             if args.source:
                 cmd += ["--source", str(args.source)]
+            if args.keep:
+                args.keep.unlink(missing_ok=True)  # a later size or run replaces it
+                cmd += ["--keep", str(args.keep)]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
             runs.append(json.loads(out.strip().splitlines()[-1]))
         med = {k: float(np.median([r[k] for r in runs])) for k in runs[0]}

@@ -10,6 +10,7 @@ pages, a full scroll of the biggest person's faces, and filtering by name.
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -17,6 +18,9 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--faces", type=int, default=20000)
+    ap.add_argument(
+        "--library", type=Path, help="time on this library (e.g. bench.clustering --keep's)"
+    )
     args = ap.parse_args(argv)
     from photoface.bench.clustering import INFO, bulk_fill, synthetic
     from photoface.core.cluster import ClusterParams
@@ -26,12 +30,19 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "big.sqlite3"
-        with Library(path) as lib:
-            x, person = synthetic(args.faces)
-            bulk_fill(lib, x, person=person)
-            recluster(lib, INFO, ClusterParams(1.0))
-            for i, p in enumerate(lib.people()[:200]):
-                lib.edits.rename(p.id, f"Person {i:03d}")
+        if args.library is not None:
+            shutil.copyfile(args.library, path)  # the window may write (settings, names)
+            with Library(path) as lib:
+                args.faces = lib.counts()["faces"]
+                for i, p in enumerate(lib.people()[:200]):
+                    lib.edits.rename(p.id, f"Person {i:03d}")
+        else:
+            with Library(path) as lib:
+                x, person = synthetic(args.faces)
+                bulk_fill(lib, x, person=person)
+                recluster(lib, INFO, ClusterParams(1.0))
+                for i, p in enumerate(lib.people()[:200]):
+                    lib.edits.rename(p.id, f"Person {i:03d}")
         t = time_window(path, Path(tmp), search="Person 1")
     people, person, unsorted = t.people_scroll, t.person_scroll, t.unsorted_scroll
     print(

@@ -74,12 +74,15 @@ def _top_k(
     """For query rows q (ids qi) against rows x (ids xi, or 0..), the best k with sim >= min."""
     sim = q @ x.T
     ids = np.arange(len(x)) if xi is None else xi
-    sim[qi[:, None] == ids[None, :]] = -np.inf  # not one's own neighbour
-    kk = min(k, sim.shape[1])
+    # One more than k, and a row's own pair dropped afterwards: masking itself out of the
+    # whole block first costs a comparison per candidate, as much as the search.
+    kk = min(k + 1, sim.shape[1])
     part = np.argpartition(sim, sim.shape[1] - kk, axis=1)[:, sim.shape[1] - kk :]
     psim = np.take_along_axis(sim, part, axis=1)
-    keep = psim >= min_sim
-    return np.broadcast_to(qi[:, None], part.shape)[keep], ids[part[keep]], psim[keep]
+    rows = np.broadcast_to(qi[:, None], part.shape)
+    cols = ids[part]
+    keep = (psim >= min_sim) & (rows != cols)
+    return rows[keep], cols[keep], psim[keep]
 
 
 def _ivf_parts(
@@ -113,7 +116,11 @@ def _ivf_parts(
 
 
 class _Clusters:
-    """Union of faces with the sums, photo sets and constraints average linkage needs."""
+    """Union of faces with the sums, photo sets and constraints average linkage needs.
+
+    A face alone keeps its photo in an array and its "not this person" tags only if it has
+    any: a million one-element sets would cost ~400 MB and seconds to make.
+    """
 
     def __init__(
         self,
@@ -125,27 +132,43 @@ class _Clusters:
     ) -> None:
         n = len(x)
         self.parent = np.arange(n)
-        self.sum = x.astype(np.float32)
+        self.sum = np.array(x, np.float32)
         self.count = np.ones(n, np.int64)
-        self.photos: list[set[int]] = [{int(p)} for p in photo_ids]
+        self.photo = np.asarray(photo_ids, np.int64)
+        self.photos: dict[int, set[int]] = {}  # of clusters of more than one face
         self.tag = tags.astype(np.int64).copy()
-        self.forbidden: list[set[int]] = [set(forbidden.get(i, ())) for i in range(n)]
+        self.forbidden: dict[int, set[int]] = {i: set(f) for i, f in forbidden.items() if f}
         # The people a cluster's rows came from, of those some row must never join (the only
-        # ones a constraint can name); a tag is where a row comes from too.
+        # ones a constraint can name); a tag is where a row comes from too. Sparse, like
+        # `forbidden`: most rows come from no watched person.
         watched = np.array(sorted(set().union(*forbidden.values())) if forbidden else [], np.int64)
-        self.origin: list[set[int]] = [set() for _ in range(n)]
+        self.origin: dict[int, set[int]] = {}
         for column in (tags, origins):
             for i in np.nonzero(np.isin(column, watched))[0].tolist():
-                self.origin[i].add(int(column[i]))
+                self.origin.setdefault(i, set()).add(int(column[i]))
         self.alive = np.ones(n, bool)
+
+    def photos_of(self, a: int) -> set[int]:
+        got = self.photos.get(a)
+        return {int(self.photo[a])} if got is None else got
 
     def can_merge(self, a: int, b: int) -> bool:
         ta, tb = self.tag[a], self.tag[b]
         if ta != NO_TAG and tb != NO_TAG and ta != tb:
             return False  # two people the user made are merged by the user alone
-        if self.forbidden[a] & self.origin[b] or self.forbidden[b] & self.origin[a]:
-            return False  # "not this person", "not the same person"
-        small, big = sorted((self.photos[a], self.photos[b]), key=len)
+        no, came = self.forbidden, self.origin
+        if no and came:
+            fa, fb = no.get(a), no.get(b)
+            oa, ob = came.get(a), came.get(b)
+            if fa and ob and not fa.isdisjoint(ob) or fb and oa and not fb.isdisjoint(oa):
+                return False  # "not this person", "not the same person"
+        pa, pb = self.photos.get(a), self.photos.get(b)
+        if pa is None or pb is None:  # one side is one face, in one photo
+            if pa is None and pb is None:
+                return bool(self.photo[a] != self.photo[b])
+            one, many = (a, pb) if pa is None else (b, pa)
+            return int(self.photo[one]) not in many  # type: ignore[operator]
+        small, big = sorted((pa, pb), key=len)
         return small.isdisjoint(big)  # two faces of one photo are two people
 
     def merge(self, keep: int, gone: int) -> int:
@@ -154,15 +177,17 @@ class _Clusters:
         self.alive[gone] = False
         self.sum[keep] += self.sum[gone]
         self.count[keep] += self.count[gone]
-        if len(self.photos[keep]) < len(self.photos[gone]):
-            self.photos[keep], self.photos[gone] = self.photos[gone], self.photos[keep]
-        self.photos[keep] |= self.photos[gone]
-        self.forbidden[keep] |= self.forbidden[gone]
-        self.origin[keep] |= self.origin[gone]
+        pk, pg = self.photos_of(keep), self.photos.pop(gone, None)
+        pg = {int(self.photo[gone])} if pg is None else pg
+        if len(pk) < len(pg):
+            pk, pg = pg, pk
+        pk |= pg
+        self.photos[keep] = pk
+        for sets in (self.forbidden, self.origin):
+            gone_set = sets.pop(gone, None)
+            if gone_set:
+                sets.setdefault(keep, set()).update(gone_set)
         self.tag[keep] = self.tag[keep] if self.tag[keep] != NO_TAG else self.tag[gone]
-        self.photos[gone] = set()
-        self.forbidden[gone] = set()
-        self.origin[gone] = set()
         return keep
 
     def dist(self, a: int, others: np.ndarray) -> np.ndarray:
@@ -178,7 +203,7 @@ class _Clusters:
         return root
 
     def labels(self) -> np.ndarray:
-        return np.array([self.find(i) for i in range(len(self.parent))], np.int64)
+        return _roots(self.parent).astype(np.int64)
 
 
 def agglomerate(
@@ -341,8 +366,22 @@ def _merge_loop(cl: _Clusters, adj: dict[int, set[int]], threshold: float) -> No
         others = np.fromiter(nb, np.int64, len(nb))
         push_best(o, others, cl.dist(o, others) if others.size else others)
 
-    for o in list(adj):
-        refresh(o)
+    # Every cluster's first entry at once, from all edges in one pass (one small product
+    # per cluster in Python costs more than all the merges after it).
+    ea = np.fromiter((a for a, nb in adj.items() for _ in nb), np.int64)
+    eb = np.fromiter((b for nb in adj.values() for b in nb), np.int64, len(ea))
+    if ea.size:
+        d = _edge_dists(cl, ea, eb)
+        first = np.lexsort((d, ea))  # by cluster, then nearest first
+        first = first[np.concatenate([[True], ea[first][1:] != ea[first][:-1]])]
+        token[ea[first]] = 1
+        best[ea[first]] = d[first]
+        ok = first[d[first] <= threshold]
+        heap = [
+            (float(dd), o, t, 1, 0)
+            for dd, o, t in zip(d[ok].tolist(), ea[ok].tolist(), eb[ok].tolist(), strict=True)
+        ]
+        heapq.heapify(heap)
     while heap:
         d, o, t, tok, vt = heapq.heappop(heap)
         if d > threshold:

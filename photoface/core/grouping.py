@@ -84,6 +84,13 @@ def _forbidden(ci: ClusterArrays, index: dict[int, int]) -> dict[int, set[int]]:
     return out
 
 
+def _groups(roots: np.ndarray) -> list[np.ndarray]:
+    """The rows of each distinct value of `roots`, by value (one sort, not a scan per value)."""
+    order = np.argsort(roots, kind="stable")
+    cuts = np.flatnonzero(np.diff(roots[order])) + 1
+    return np.split(order, cuts) if len(roots) else []
+
+
 def recluster_labels(ci: ClusterArrays, params: ClusterParams) -> Labels:
     """Cluster every face again; what the user said (locks, names, rejections, people kept
     apart) is kept. Decides every unlocked face."""
@@ -98,8 +105,7 @@ def recluster_labels(ci: ClusterArrays, params: ClusterParams) -> Labels:
     new_people = _NewPeople(labels, new)
     used: set[int] = set()
     tagged_people = set(tags[tags != NO_TAG].tolist())
-    for root in np.unique(roots):
-        members = np.nonzero(roots == root)[0]
+    for members in _groups(roots):
         pinned = tags[members][tags[members] != NO_TAG]  # one tag at most: agglomerate says so
         if pinned.size:
             labels[members] = pinned[0]
@@ -108,7 +114,8 @@ def recluster_labels(ci: ClusterArrays, params: ClusterParams) -> Labels:
             continue  # unsorted
         # Keep the id of the automatic person most of these faces had, so views stay stable.
         had = ci.person_ids[members]
-        old = Counter(int(p) for p in had if p != NO_PERSON and p not in tagged_people)
+        had = had[had != NO_PERSON].tolist()
+        old = Counter(p for p in had if p not in tagged_people) if had else Counter()
         reuse = next((p for p, _ in old.most_common() if p not in used), None)
         if reuse is not None:
             used.add(reuse)
@@ -128,15 +135,16 @@ def update_labels(ci: ClusterArrays, params: ClusterParams) -> Labels:
     if todo.size == 0:
         return Labels(labels, new, ~has)
     people = np.unique(ci.person_ids[has])
-    pos = {int(p): i for i, p in enumerate(people)}
+    at = np.searchsorted(people, ci.person_ids[has])  # each placed face's row in `people`
+    order = np.argsort(at, kind="stable")
+    counts = np.bincount(at, minlength=len(people)).astype(np.int64)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     sums = np.zeros((len(people), x.shape[1]), np.float64)
-    counts = np.zeros(len(people), np.int64)
-    photos: list[set[int]] = [set() for _ in people]
-    for i in np.nonzero(has)[0]:
-        j = pos[int(ci.person_ids[i])]
-        sums[j] += x[i]
-        counts[j] += 1
-        photos[j].add(int(ci.photo_ids[i]))
+    if len(people):
+        sums = np.add.reduceat(x[has][order].astype(np.float64), starts, axis=0)
+    # (person row, photo) pairs taken, as one int each: a set per person costs seconds here.
+    span = int(ci.photo_ids.max()) + 1
+    taken = set((at * span + ci.photo_ids[has]).tolist())
     rejected: dict[int, set[int]] = {}
     for f, p in ci.rejections:
         rejected.setdefault(f, set()).add(p)
@@ -147,17 +155,17 @@ def update_labels(ci: ClusterArrays, params: ClusterParams) -> Labels:
             break
         i, j = int(todo[k]), int(nearest[k])
         pid, ph = int(people[j]), int(ci.photo_ids[i])
-        if ph in photos[j] or pid in rejected.get(int(ci.face_ids[i]), ()):
+        if j * span + ph in taken or pid in rejected.get(int(ci.face_ids[i]), ()):
             continue
-        photos[j].add(ph)
+        taken.add(j * span + ph)
         labels[i] = pid
         joined[k] = True
     rest = todo[~joined]
     if rest.size:
         sub_roots = agglomerate(x[rest], ci.photo_ids[rest], params)
         new_people = _NewPeople(labels, new)
-        for root in np.unique(sub_roots):
-            members = rest[sub_roots == root]
+        for group in _groups(sub_roots):
+            members = rest[group]
             if params.is_person(ci.quality[members]):
                 new_people.add(members)
     return Labels(labels, new, ~has)

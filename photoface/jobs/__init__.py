@@ -29,6 +29,8 @@ from photoface.jobs.grouping import (
 from photoface.jobs.opening import library_path, open_library, optional_embedder
 from photoface.jobs.reembed import EmbedProgress, ReembedResult, reembed
 from photoface.jobs.scan import (
+    LiveGrouping,
+    PeopleGrouped,
     ScanFolderProgress,
     ScanFolderResult,
     ScanProgress,
@@ -46,6 +48,8 @@ __all__ = [
     "FindResult",
     "GroupingResult",
     "GroupingStarted",
+    "LiveGrouping",
+    "PeopleGrouped",
     "PersonMatch",
     "ReembedResult",
     "RegroupResult",

@@ -10,6 +10,7 @@ import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -28,7 +29,7 @@ from photoface.core.pipeline import (
     stat_file,
 )
 from photoface.errors import PhotofaceError
-from photoface.jobs.grouping import GroupingResult, GroupingStarted, update
+from photoface.jobs.grouping import GroupingResult, GroupingStarted, recluster, update
 from photoface.jobs.reembed import EmbedProgress, ReembedResult, reembed
 from photoface.jobs.scan_workers import Scanned, WorkerPool, face_record, model_spec
 from photoface.library import FaceRecord, Library, PhotoRecord
@@ -77,9 +78,29 @@ class ScanFolderResult:
     grouping: GroupingResult | None  # None: no model, not asked, or cancelled
 
 
+@dataclass(frozen=True)
+class LiveGrouping:
+    """Group the faces found so far while a scan runs, so people appear before it ends (and
+    after a cancel): after every `photos` photos gone through, or `seconds` since the last
+    grouping, whichever comes first, once new faces were stored; never more than a fifth of
+    the time on grouping (a grouping that took t seconds waits 4t before the next)."""
+
+    photos: int = 300
+    seconds: float = 20.0
+
+
+@dataclass(frozen=True)
+class PeopleGrouped:
+    """Progress: the faces stored so far were grouped while the scan runs; the people shown
+    can be refreshed."""
+
+    grouping: GroupingResult
+    keep: ClassVar[bool] = True  # a worker that throttles progress still passes this one on
+
+
 DEFAULT_OPTIONS = ScanOptions()
 
-ScanFolderProgress = EmbedProgress | ScanProgress | GroupingStarted
+ScanFolderProgress = EmbedProgress | ScanProgress | GroupingStarted | PeopleGrouped
 
 
 @dataclass
@@ -98,21 +119,72 @@ def scan_folder(
     params: ClusterParams | None,
     cancel: threading.Event | None = None,
     options: ScanOptions = DEFAULT_OPTIONS,
+    live: LiveGrouping | None = None,
 ) -> Generator[ScanFolderProgress, None, ScanFolderResult]:
     """Faces stored with a vector another model made are embedded again first (so the new
     faces are grouped with them), then `root` is scanned, then its new faces are grouped
     (`params` None: not grouped). With no model, faces are stored without vectors and nothing
-    is grouped."""
+    is grouped.
+
+    With `live`, the faces are also grouped while the scan runs (see LiveGrouping) and after a
+    cancel; a first scan (a library with no people) that was grouped live ends with everything
+    grouped again (edits kept), so its people are those one grouping at the end would make.
+    Without it, a cancelled scan groups nothing."""
     reembedded = None
     if embedder is not None:
         reembedded = yield from reembed(library, embedder, cancel)
-    scanned = yield from scan(library, root, detector, embedder, cancel, options)
+    groups = embedder is not None and params is not None
+    first = library.counts()["people"] == 0
+    steps = scan(library, root, detector, embedder, cancel, options)
+    grouped_live = 0
+    faces_then, done_then, since = 0, 0, time.monotonic()
+    next_allowed = since
+    try:
+        while True:
+            try:
+                p = next(steps)
+            except StopIteration as stop:
+                scanned: ScanResult = stop.value
+                break
+            yield p
+            if not (groups and live is not None) or p.faces == faces_then:
+                continue
+            now = time.monotonic()
+            due = p.done - done_then >= live.photos or now - since >= live.seconds
+            if due and now >= next_allowed and p.done < p.total:
+                assert embedder is not None and params is not None
+                result = update(library, embedder.info, params)
+                took = time.monotonic() - now
+                grouped_live += 1
+                faces_then, done_then, since = p.faces, p.done, time.monotonic()
+                next_allowed = since + 4 * took
+                log.info("grouped live after %d photos in %.2f s", p.done, took)
+                yield PeopleGrouped(result)
+    finally:
+        steps.close()  # stopped by the consumer: the scan stores what it decoded
     grouped = None
     stopped = scanned.cancelled or (cancel is not None and cancel.is_set())
-    if embedder is not None and params is not None and not stopped:
-        yield GroupingStarted(everything=False)
-        grouped = update(library, embedder.info, params)
+    if groups and (not stopped or live is not None):
+        assert embedder is not None and params is not None
+        everything = first and grouped_live > 0
+        yield GroupingStarted(everything=everything)
+        if everything:
+            grouped = recluster(library, embedder.info, params)
+        else:
+            grouped = update(library, embedder.info, params)
     return ScanFolderResult(reembedded, scanned, grouped)
+
+
+def _unchanged(path: str, known_files: dict[str, tuple[int, int]]) -> bool:
+    """Whether the file at `path` has the size and mtime the library knows it by."""
+    known = known_files.get(path)
+    if known is None:
+        return False
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False  # read_file reports why
+    return known == (st.st_size, st.st_mtime_ns)
 
 
 def scan(
@@ -141,8 +213,9 @@ def scan(
     root = Path(root)
     if not root.is_dir():
         raise PhotofaceError(f"{root} is not a folder that can be scanned")
-    files = list_photos(root)
-    listed = {os.path.abspath(p) for p in files}
+    # Listed from an absolute, normalised root, every path is already what abspath makes.
+    files = list_photos(Path(os.path.abspath(root)))
+    listed = {str(p) for p in files}
     gone = [p for p in library.present_paths_under(root) if p not in listed and is_gone(p)]
     if gone:
         log.info("%d photo file(s) under %s are gone; marked missing", len(gone), root)
@@ -202,6 +275,14 @@ def scan(
     def read(path: Path) -> FileRead:
         return read_file(path, known_files, known_hashes, options)
 
+    # The rescan's fast path: a file at a known path with its known size and mtime is
+    # unchanged after one stat and one lookup, on this thread, with no transaction and one
+    # progress report for them all (a thread hop and a report each cost more than the stat).
+    files = [p for p in files if not _unchanged(str(p), known_files)]
+    if len(files) < prog.total:
+        skipped = prog.total - len(files)
+        prog = replace(prog, done=skipped, unchanged=skipped)
+        yield prog
     pool: WorkerPool | None = None
     reader: ReadAhead | None = None
     spec = model_spec(detector, embedder) if options.workers > 1 else None

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from photoface.errors import NotFoundError, PhotofaceError
 from photoface.library.db import Database, chunks, in_clause
+from photoface.library.faces import WITHDRAWN
 from photoface.library.people import (
     drop_empty_auto_people,
     face_ids_of,
@@ -28,7 +30,9 @@ from photoface.library.people import (
     person,
     person_by_name,
 )
-from photoface.library.records import Person
+from photoface.library.photos import INSERT_FACE, face_row
+from photoface.library.photos import photo as photo_of
+from photoface.library.records import FaceRecord, Person
 from photoface.names import clean_name
 
 log = logging.getLogger(__name__)
@@ -161,10 +165,19 @@ class Edits:
 
     @contextmanager
     def _edit(
-        self, kind: str, description: str, faces: Iterable[int] = (), people: Iterable[int] = ()
+        self,
+        kind: str,
+        description: str,
+        faces: Iterable[int] = (),
+        people: Iterable[int] = (),
+        prepare: Callable[[sqlite3.Connection], Iterable[int]] | None = None,
     ) -> Iterator[_Scope]:
+        """One logged edit of the rows in scope. `prepare` runs first in the same transaction
+        and returns more faces for the scope: rows the edit makes, snapshotted as they are
+        before it changes them (a drawn face, withdrawn until the edit shows it)."""
         with self.db.transaction() as c:
-            scope = _Scope(set(faces), set(people))
+            made = list(prepare(c)) if prepare is not None else []
+            scope = _Scope(set(faces) | set(made), set(people))
             # A person in scope brings all its faces, read under the write lock: a face a scan
             # put into it a moment ago is then in the snapshot too, and undo reverts it.
             for pid in sorted(scope.people):
@@ -199,7 +212,9 @@ class Edits:
             raise PhotofaceError("no faces given")
         found = set()
         for chunk in chunks(ids):
-            rows = self.db.query(f"SELECT id FROM faces WHERE id {in_clause(len(chunk))}", chunk)
+            # A withdrawn face (a drawing undone) is not there: an edit must not bring it back.
+            sql = f"SELECT id FROM faces WHERE removed != ? AND id {in_clause(len(chunk))}"
+            rows = self.db.query(sql, (WITHDRAWN, *chunk))
             found.update(r[0] for r in rows)
         missing = [f for f in ids if f not in found]
         if missing:
@@ -386,14 +401,39 @@ class Edits:
                     f"UPDATE faces SET removed = 1 WHERE id {in_clause(len(chunk))}", chunk
                 )
 
-    def assign_names(self, names: dict[str, Sequence[int]]) -> dict[str, int]:
-        """Put faces into people by name (existing, else new), locked there: one undoable edit.
-        Returns name -> person id."""
+    def add_face(self, photo_id: int, face: FaceRecord, person_id: int | None) -> int:
+        """A face the user drew on a photo (the detector missed it), stored as manual and put in
+        person `person_id` (None: unsorted), not locked there; returns its id. Undo withdraws
+        it (hidden everywhere, as if never drawn), redo brings it back."""
+        photo = photo_of(self.db, photo_id)
+        target = self._person(person_id) if person_id is not None else None
+        what = f"Add a face on {os.path.basename(photo.path)}"
+        what += f" to {target.label}" if target else " (unsorted)"
+        made: list[int] = []
+
+        def insert(c: sqlite3.Connection) -> list[int]:
+            cur = c.execute(INSERT_FACE, (photo_id, *face_row(replace(face, manual=True))))
+            made.append(int(cur.lastrowid))
+            c.execute("UPDATE faces SET removed = ? WHERE id = ?", (WITHDRAWN, made[0]))
+            return made
+
+        declared = [target.id] if target else []
+        with self._edit("add-face", what, (), declared, prepare=insert):
+            self._conn.execute(
+                "UPDATE faces SET removed = 0, person_id = ? WHERE id = ?", (person_id, made[0])
+            )
+        return made[0]
+
+    def assign_names(
+        self, names: dict[str, Sequence[int]], what: str | None = None
+    ) -> dict[str, int]:
+        """Put faces into people by name (existing, else new), locked there: one undoable edit
+        (`what`: how the undo log says it). Returns name -> person id."""
         ids = self._check_faces([f for fs in names.values() for f in fs])
         existing = {n: self._person_by_name(n) for n in names}
         people = [p.id for p in existing.values() if p is not None]
         out: dict[str, int] = {}
-        what = f"Name {len(ids)} face(s) from sidecars ({len(names)} people)"
+        what = what or f"Name {len(ids)} face(s) from sidecars ({len(names)} people)"
         with self._edit("import", what, ids, people) as scope:
             for name, faces in names.items():
                 person = existing[name]

@@ -25,6 +25,9 @@ def live(alias: str) -> str:
 
 
 LIVE, LIVE2 = live("f"), live("f2")
+# faces.removed: 0 shown, 1 removed by the user ("not a face"), WITHDRAWN a drawn face whose
+# drawing was undone (as if never drawn; its row keeps its id from being given out again).
+REMOVED, WITHDRAWN = 1, 2
 
 # The face's path: its photo's first path present at the last scan (the photo's only one needs
 # no look at the disk), and how many paths the photo has.
@@ -32,7 +35,7 @@ _FACE_COLS = (
     "f.id, f.photo_id, coalesce((SELECT pp.path FROM photo_paths pp WHERE pp.photo_id = p.id "
     "ORDER BY pp.missing, pp.rowid LIMIT 1), p.path), f.x, f.y, f.w, f.h, f.landmarks, "
     "f.score, f.quality, f.person_id, f.locked, f.model_id, "
-    "(SELECT count(*) FROM photo_paths pp WHERE pp.photo_id = p.id)"
+    "(SELECT count(*) FROM photo_paths pp WHERE pp.photo_id = p.id), f.manual"
 )
 
 
@@ -57,6 +60,7 @@ def faces_where(db: Database, where: str, args: Sequence[object] = ()) -> list[F
             person_id=r[10],
             locked=bool(r[11]),
             model_id=r[12],
+            manual=bool(r[14]),
         )
         for r in rows
     ]

@@ -226,18 +226,7 @@ def _insert_photo(db: Database, photo: PhotoRecord, faces: Sequence[FaceRecord])
         photo.detector,
         time.time(),
     )
-    face_rows = [
-        (
-            *map(float, f.box),
-            np.asarray(f.landmarks, np.float32).tobytes(),
-            f.score,
-            f.quality,
-            f.crop_jpeg,
-            None if f.embedding is None else f.embedding.tobytes(),
-            f.model_id,
-        )
-        for f in faces
-    ]
+    face_rows = [face_row(f) for f in faces]
     with db.transaction() as c:
         cur = c.execute(
             "INSERT INTO photos(hash, path, size, mtime_ns, width, height, detector, "
@@ -251,13 +240,29 @@ def _insert_photo(db: Database, photo: PhotoRecord, faces: Sequence[FaceRecord])
             "VALUES (?, ?, ?, ?, 0, ?)",
             (to_db(photo.path), photo_id, photo.size, photo.mtime_ns, time.time()),
         )
-        c.executemany(
-            "INSERT INTO faces(photo_id, x, y, w, h, landmarks, score, quality, crop, "
-            "embedding, model_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(photo_id, *row) for row in face_rows],
-        )
+        c.executemany(INSERT_FACE, [(photo_id, *row) for row in face_rows])
         c.execute("DELETE FROM scan_errors WHERE path = ?", (to_db(photo.path),))
     return photo_id
+
+
+INSERT_FACE = (
+    "INSERT INTO faces(photo_id, x, y, w, h, landmarks, score, quality, crop, embedding, "
+    "model_id, manual) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def face_row(f: FaceRecord) -> tuple:
+    """A face's columns as INSERT_FACE takes them after the photo id."""
+    return (
+        *map(float, f.box),
+        np.asarray(f.landmarks, np.float32).tobytes(),
+        f.score,
+        f.quality,
+        f.crop_jpeg,
+        None if f.embedding is None else f.embedding.tobytes(),
+        f.model_id,
+        int(f.manual),
+    )
 
 
 def record_error(

@@ -20,6 +20,7 @@ class FaceRecord:
     crop_jpeg: bytes
     embedding: np.ndarray | None  # int8 (D,) or None when no model was available
     model_id: str | None
+    manual: bool = False  # drawn by the user around a face the detector missed
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Face:
     person_id: int | None
     locked: bool
     model_id: str | None
+    manual: bool = False  # drawn by the user
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,19 @@ MIGRATIONS: list[str] = [
     CREATE INDEX apart_b ON apart(person_b);
     CREATE TABLE review_skips (question TEXT PRIMARY KEY, at REAL NOT NULL);
     """,
-    # 4: the face the user chose to show a person by (NULL: the best-quality face). It counts
+    # 4: the people list (count and cover of each person's live faces) read from one index,
+    # with no sort and no look at the rows: 0.7 s -> 0.04 s at 100,000 faces.
+    """
+    CREATE INDEX faces_person_live ON faces(person_id, removed, quality, photo_id);
+    """,
+    # 5: faces a user drew around a face the detector missed (manual = 1). A photo's faces are
+    # found once per content, so a rescan never drops them. removed = 2 marks a drawn face whose
+    # drawing was undone: the row is kept only so its id is never given to another face and a
+    # redo can bring it back.
+    """
+    ALTER TABLE faces ADD COLUMN manual INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 6: the face the user chose to show a person by (NULL: the best-quality face). It counts
     # only while that face is live and still in the person, so it falls back by itself.
     """
     ALTER TABLE people ADD COLUMN cover_face_id INTEGER REFERENCES faces(id) ON DELETE SET NULL;

@@ -18,6 +18,8 @@ from photoface.core.pipeline import ScanOptions
 from photoface.jobs import (
     EmbedProgress,
     GroupingStarted,
+    LiveGrouping,
+    PeopleGrouped,
     RegroupResult,
     ScanFolderProgress,
     ScanFolderResult,
@@ -51,7 +53,9 @@ class JobStatus:
 
 
 class ScanController:
-    """Add a folder: re-embed stale faces, scan, group the new faces (jobs.scan_folder)."""
+    """Add a folder: re-embed stale faces, scan, group the new faces (jobs.scan_folder); the
+    faces found so far are grouped while it runs and after a cancel (`live`), and `grouped`
+    is called each time, so people appear as they are found."""
 
     def __init__(
         self,
@@ -65,8 +69,11 @@ class ScanController:
         settings: Settings,
         finished: Callable[[], None],
         parent: QWidget,
+        grouped: Callable[[], None] | None = None,
     ) -> None:
         self.runner, self.status = runner, status
+        self.grouped = grouped
+        self.live: LiveGrouping | None = LiveGrouping()
         self.errors, self.errors_dock = errors, errors_dock
         self.library_path, self.detector_factory = library_path, detector_factory
         self.embedder, self.settings = embedder, settings
@@ -80,13 +87,14 @@ class ScanController:
         detector_factory = self.detector_factory
         params = self.settings.cluster_params(embedder.info) if embedder else None
         options = ScanOptions(max_side=self.settings.max_side, workers=self.settings.scan_workers())
+        live = self.live
 
         def job(
             cancel: threading.Event,
         ) -> Generator[ScanFolderProgress, None, ScanFolderResult]:
             with Library(lib_path) as lib:  # this thread's own connection
                 steps = jobs.scan_folder(
-                    lib, folder, detector_factory(), embedder, params, cancel, options
+                    lib, folder, detector_factory(), embedder, params, cancel, options, live
                 )
                 return (yield from steps)
 
@@ -101,6 +109,11 @@ class ScanController:
             self.status.step(p.done, p.total)
             left = f", about {p.eta:.0f} s left" if p.eta else ""
             self.status.say(f"Scanning: {p.done}/{p.total} photos, {p.faces} faces{left}")
+        elif isinstance(p, PeopleGrouped):
+            n = p.grouping.people
+            self.status.say(f"Scanning: {n} {'person' if n == 1 else 'people'} so far…")
+            if self.grouped is not None:
+                self.grouped()
         elif isinstance(p, GroupingStarted):
             self.status.say("Grouping the new faces…")
 

@@ -43,6 +43,7 @@ from photoface.ui.models import (
     face_count_label,
 )
 from photoface.ui.pages import MAX_THUMB, MIN_THUMB, EmptyState, PeoplePage, PersonPage
+from photoface.ui.photo_slots import PhotoSlots
 from photoface.ui.photo_view import PhotoView
 from photoface.ui.workers import TaskRunner
 
@@ -56,9 +57,10 @@ def on_press(signal: SignalInstance, slot: Callable[[], object]) -> None:
     signal.connect(lambda *_checked: slot())
 
 
-class MainWindow(ContextMenus, EditSlots, QMainWindow):
-    """People, a person's faces, a photo; the edits via EditSlots; scans and regrouping by
-    their controllers, on one TaskRunner."""
+class MainWindow(ContextMenus, PhotoSlots, EditSlots, QMainWindow):
+    """People, a person's faces, a photo; the edits via EditSlots (and PhotoSlots for the
+    photo view, ContextMenus for the right-click menus); scans and regrouping by their
+    controllers, on one TaskRunner."""
 
     def __init__(
         self,
@@ -106,6 +108,7 @@ class MainWindow(ContextMenus, EditSlots, QMainWindow):
             settings=self.settings,
             finished=self.refresh,
             parent=self,
+            grouped=self.refresh,
         )
         self.regrouping = RegroupController(
             runner=self.runner,
@@ -192,8 +195,7 @@ class MainWindow(ContextMenus, EditSlots, QMainWindow):
         self._install_menus()
         self.person_page.view.doubleClicked.connect(lambda _ix: self.open_selected_photo())
         self.photo_view = PhotoView()
-        self.photo_view.person_clicked.connect(self.open_person)
-        self.photo_view.back.connect(self.go_back)
+        self.connect_photo_view()
         for w in (self.empty, self.people_page, self.person_page, self.photo_view):
             self.stack.addWidget(w)
         self.setCentralWidget(self.stack)
@@ -308,6 +310,8 @@ class MainWindow(ContextMenus, EditSlots, QMainWindow):
         self.people_model.refresh()  # the grid keeps its selection by person id (TileGrid)
         if self.stack.currentWidget() is self.person_page:
             self._refresh_person_page()
+        elif self.stack.currentWidget() is self.photo_view:
+            self.refresh_photo()
         counts = self.library.counts()
         self._refresh_people_texts(counts)
         if counts["faces"] == 0 and self.stack.currentWidget() is not self.photo_view:
@@ -433,25 +437,6 @@ class MainWindow(ContextMenus, EditSlots, QMainWindow):
         self._person_page_hint()
         self.person_page.view.scrollToTop()  # a reset keeps the last person's scroll position
         self.stack.setCurrentWidget(self.person_page)
-
-    def open_photo(self, photo_id: int) -> None:
-        photo = self.library.photo(photo_id)
-        faces = []
-        for f in self.library.faces_of_photo(photo_id):
-            label = self.library.person(f.person_id).label if f.person_id else "Unsorted"
-            faces.append((f.box, f.person_id, label))
-        self.photo_view.show_photo(photo.path, faces)
-        self.stack.setCurrentWidget(self.photo_view)
-
-    def open_selected_photo(self) -> None:
-        faces = self.selected_faces()
-        if not faces:
-            self.status_label.setText("Select a face to see its photo.")
-            return
-        try:
-            self.open_photo(self.library.face(faces[0]).photo_id)
-        except NotFoundError as e:
-            self.show_error(str(e))
 
     def _on_search(self, text: str) -> None:
         self.people_model.search = text.strip()

@@ -47,7 +47,9 @@ class Worker(QObject):
                     self.done.emit(stop.value)
                     return
                 now = time.monotonic()
-                if now - sent_at >= self.min_interval:  # repaint at most ~10 times a second
+                # Repaint at most ~10 times a second; a step marked `keep` (news the window
+                # must act on, not a count) is always passed on.
+                if getattr(step, "keep", False) or now - sent_at >= self.min_interval:
                     self.progress.emit(step)
                     sent_at = now
         except Exception as e:  # handed to the main thread, which shows it and logs it

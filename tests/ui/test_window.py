@@ -163,6 +163,10 @@ def test_photo_view_boxes_lead_to_the_person(qtbot, window, album):
     window.photo_view.resize(600, 600)
     centre = window.photo_view.face_centre(0).toPoint()
     qtbot.mouseClick(window.photo_view, Qt.MouseButton.LeftButton, pos=centre)
+    menu = window.photo_view.face_menu  # the box's menu: its first item shows the person
+    show = menu.actions()[0]
+    assert show.text() == "Show Unnamed"
+    qtbot.mouseClick(menu, Qt.MouseButton.LeftButton, pos=menu.actionGeometry(show).center())
     assert window.stack.currentWidget() is window.person_page
     assert window.faces_model.person_id == pid
     select(window.person_page.view, [0])
