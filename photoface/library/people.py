@@ -29,12 +29,12 @@ _EMPTY_AUTO_PEOPLE = (
 )
 
 # A person's cover: the face the user chose while it is live and still theirs, else their
-# best-quality face (ties: the lowest id, so the tile does not flicker between equals).
+# best-quality face (read from the faces_person_live index).
 _COVER = (
     f"coalesce((SELECT f2.id FROM faces f2 WHERE f2.id = pe.cover_face_id "
     f"AND f2.person_id = pe.id AND {LIVE2}), "
     f"(SELECT f2.id FROM faces f2 WHERE f2.person_id = pe.id AND {LIVE2} "
-    "ORDER BY f2.quality DESC, f2.id LIMIT 1))"
+    "ORDER BY f2.quality DESC LIMIT 1))"
 )
 
 # --- reading --------------------------------------------------------------------------------
