@@ -35,7 +35,7 @@ class EditSlots:
             self.refresh()
             return False
         text = said(result) if callable(said) else said
-        self.status_label.setText(f"{text or self.library.edits.next_undo()}.")
+        self.status_label.setText(f"{text}." if text else f"Done: {self.library.edits.next_undo()}")
         self.refresh()
         return True
 

@@ -67,7 +67,7 @@ def test_drawing_a_box_around_a_missed_face_adds_it_and_undo_takes_it_away(
     assert window.library.counts()["faces"] == 6
     window.undo_action.trigger()
     assert view.faces == [] and window.library.counts()["faces"] == 5
-    assert window.status_label.text().startswith("Undone: Add a face on small.jpg")
+    assert window.status_label.text().startswith("Undid: Add a face on small.jpg")
     window.redo_action.trigger()
     assert [f.face_id for f in view.faces] == [face.face_id]
 
