@@ -5,7 +5,8 @@
 The docs must show no face from the training or evaluation data (`../shared/data`), so the
 screenshots' library is made from two public-domain portraits: scikit-image's astronaut (Eileen
 Collins, NASA) and matplotlib's Grace Hopper (US Navy). Each is written a dozen times, cropped,
-scaled, lit and mirrored differently, plus a few photos of both side by side.
+scaled, lit and mirrored differently, plus a few photos of both side by side and one whose
+small, blurred face a scan misses.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageEnhance, ImageOps
+from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 
 
 def portraits() -> dict[str, Image.Image]:
@@ -60,6 +61,15 @@ def write(out_dir: Path, per_person: int = 12, together: int = 3) -> list[Path]:
         path = out_dir / f"together-{k:02d}.jpg"
         both.save(path, quality=88)
         made.append(path)
+    # One photo whose face the detector misses (small, blurred, dim): the photo view's
+    # screenshot draws a box around it by hand.
+    face = faces["collins"].crop((120, 0, 300, 200)).resize((40, 44))
+    face = ImageEnhance.Brightness(face.filter(ImageFilter.GaussianBlur(3.0))).enhance(0.5)
+    scene = Image.new("RGB", (900, 600), (120, 140, 160))
+    scene.paste(face, (600, 200))
+    path = out_dir / "missed-00.jpg"
+    scene.save(path, quality=80)
+    made.append(path)
     return made
 
 

@@ -5,7 +5,13 @@
 
 Opens the real window on that library, shows PHOTO, drags a box from (X, Y) to (X+W, Y+H)
 (pixels of the photo) with the mouse as a user would, and grabs the window. The library is
-changed (a face is added): use a copy.
+changed (a face is added): use a copy. docs/photo-view.png was made on the demo photos
+(public domain, never the face data), whose `missed-00.jpg` holds a face the scan misses:
+
+    python -m tests.ui.demo_photos /tmp/demo/photos
+    PHOTOFACE_HOME=/tmp/demo/home python -m photoface scan -q /tmp/demo/photos
+    PHOTOFACE_HOME=/tmp/demo/home xvfb-run -a -s "-screen 0 1280x860x24" \\
+        python -m tests.ui.make_photo_view_screenshot /tmp/demo/photos/missed-00.jpg 592 192 56 60
 """
 
 from __future__ import annotations

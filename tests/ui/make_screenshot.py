@@ -1,57 +1,41 @@
-"""Make docs/screenshot.png: scan LFW photos of a dozen people, then grab the real app's window.
+"""Make docs/screenshot.png: scan the public-domain demo photos, then grab the real app's window.
 
     xvfb-run -a -s "-screen 0 1280x860x24" python -m tests.ui.make_screenshot
 
-The bundled model groups the faces; then, as a user would, the five biggest people are named
-(with the name most of their photos carry). Nothing is moved by hand: the tiles show the app's
-own grouping, mistakes included. PHOTOFACE_MODEL may name another model.
+The photos are `tests.ui.demo_photos` (two public-domain portraits, varied; never a face of the
+training or evaluation data). The bundled model groups the faces; as a user would, the two
+biggest people are then named. Nothing is moved by hand: the tiles show the app's own grouping,
+mistakes included (it splits one of the two). PHOTOFACE_MODEL may name another model.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
-from collections import Counter
 from pathlib import Path
 
-LFW = Path(__file__).resolve().parents[3] / "shared/data/lfw/lfw-deepfunneled"
-PEOPLE = {
-    "Colin_Powell": 12,
-    "Tony_Blair": 10,
-    "Serena_Williams": 8,
-    "Hugo_Chavez": 7,
-    "Arnold_Schwarzenegger": 6,
-    "Jennifer_Capriati": 5,
-    "Gloria_Macapagal_Arroyo": 5,
-    "Vladimir_Putin": 5,
-    "Laura_Bush": 4,
-    "Junichiro_Koizumi": 4,
-    "Jiang_Zemin": 3,
-    "Naomi_Watts": 3,
-}
+from tests.ui.demo_photos import write
+
+NAMES = {"hopper": "Grace Hopper", "collins": "Eileen Collins"}
 
 
 def build(home: Path) -> None:
     from photoface.library import Library
 
     album = home / "album"
-    album.mkdir(parents=True)
-    for name, n in PEOPLE.items():
-        for f in sorted((LFW / name).glob("*.jpg"))[:n]:
-            shutil.copy(f, album / f.name)
+    write(album)
     env = {**os.environ, "PHOTOFACE_HOME": str(home)}
     subprocess.run(
         [sys.executable, "-m", "photoface", "scan", "-q", str(album)], env=env, check=True
     )
     with Library(home / "library.sqlite3") as lib:
-        for person in lib.people()[:5]:
-            files = [Path(f.path).stem.rsplit("_", 1)[0] for f in lib.faces_of_person(person.id)]
-            name = Counter(files).most_common(1)[0][0].replace("_", " ")
-            if lib.person_by_name(name) is None:
+        for person in lib.people()[:2]:
+            files = [Path(f.path).stem.split("-")[0] for f in lib.faces_of_person(person.id)]
+            name = NAMES.get(max(set(files), key=files.count))
+            if name and lib.person_by_name(name) is None:
                 lib.edits.rename(person.id, name)
 
 
