@@ -34,6 +34,7 @@ from photoface.ui.find import FindController
 from photoface.ui.models import ID_ROLE, FacesModel, PeopleModel, Thumbnails, face_count_label
 from photoface.ui.pages import EmptyState, PeoplePage, PersonPage
 from photoface.ui.photo_view import PhotoView
+from photoface.ui.review_page import ReviewController
 from photoface.ui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,9 @@ class MainWindow(EditSlots, QMainWindow):
         )
         self.finding.watch(self.people_page.search)
         self.finding.add_actions(self.view_menu)
+        self.review = ReviewController(self)
+        self.people_page.layout().insertWidget(1, self.review.banner)
+        self._action(self.view_menu, "&Review questions", self.review.open, "Ctrl+3")
         self.people_model.merge_requested.connect(self.merge_people)
         self.runner.failed.connect(self._on_task_failed)
         self.runner.busy_changed.connect(self._on_busy)
@@ -124,6 +128,7 @@ class MainWindow(EditSlots, QMainWindow):
         self._live.timeout.connect(self.refresh)
         self.refresh()
         QTimer.singleShot(0, self.regrouping.update_faces)  # a new, incompatible model
+        QTimer.singleShot(0, self.review.start)  # counted once the window is on screen
 
     # --- layout -------------------------------------------------------------------------------
 
@@ -290,6 +295,7 @@ class MainWindow(EditSlots, QMainWindow):
         elif self.stack.currentWidget() is self.empty:
             self.stack.setCurrentWidget(self.people_page)
         self.refresh_undo_redo()
+        self.review.refresh()
 
     def _refresh_person_page(self) -> None:
         pid = self.faces_model.person_id

@@ -1,0 +1,427 @@
+"""The Review page: one question at a time ("Same person?", "Is this Ada?") answered with Yes,
+No or Skip (or Y / N / S) and undone with Ctrl+Z; and the banner on People that leads to it."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from photoface.core.review import SAME, Question, Side
+from photoface.errors import NotFoundError, PhotofaceError
+from photoface.library.review import Review, StaleQuestionError
+from photoface.ui.models import Thumbnails, face_count_label
+
+if TYPE_CHECKING:
+    from photoface.ui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+THUMB = 120  # a face of a person side; the asked-about face is shown bigger
+BIG = 2 * THUMB + 8
+BATCH = 10  # questions read at a time: the page shows the first, the rest are not built
+
+
+def _bigger(label: QLabel, points: int, bold: bool = False) -> None:
+    f = label.font()
+    f.setPointSize(f.pointSize() + points)
+    f.setBold(bold)
+    label.setFont(f)
+
+
+class SideView(QFrame):
+    """One side of a question: who it is, how many faces, a few of their faces."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        lay = QVBoxLayout(self)
+        self.title = QLabel("")
+        _bigger(self.title, 3, bold=True)
+        self.detail = QLabel("")
+        self.detail.setStyleSheet("color: palette(mid)")
+        for w in (self.title, self.detail):
+            w.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            w.setWordWrap(True)
+            lay.addWidget(w)
+        grid = QGridLayout()
+        grid.setSpacing(6)
+        self.faces: list[QLabel] = []
+        for k in range(4):
+            face = QLabel()
+            face.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            grid.addWidget(face, k // 2, k % 2)
+            self.faces.append(face)
+        lay.addLayout(grid)
+        lay.addStretch(1)
+
+    def show_side(self, title: str, detail: str, faces: list[tuple[QPixmap | None, str]]) -> None:
+        self.title.setText(title)
+        self.detail.setText(detail)
+        for k, label in enumerate(self.faces):
+            pix, tip = faces[k] if k < len(faces) else (None, "")
+            label.setPixmap(pix if pix is not None else QPixmap())
+            label.setToolTip(tip)
+            label.setVisible(k < len(faces))
+
+
+class ReviewPage(QWidget):
+    """The widgets of the Review page; what they show is set by ReviewController."""
+
+    back = Signal()
+    answered = Signal(str)  # "yes" | "no" | "skip"
+    undo = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # Y / N / S need the focus in the page
+        lay = QVBoxLayout(self)
+        top = QHBoxLayout()
+        self.back_button = QPushButton("← People")
+        self.back_button.clicked.connect(self.back)
+        title = QLabel("Review")
+        _bigger(title, 4, bold=True)
+        self.progress = QLabel("")
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setToolTip("Undo the last answer and ask it again (Ctrl+Z)")
+        self.undo_button.clicked.connect(self.undo)
+        top.addWidget(self.back_button)
+        top.addWidget(title)
+        top.addStretch(1)
+        top.addWidget(self.progress)
+        top.addWidget(self.undo_button)
+        lay.addLayout(top)
+        self.panels = QStackedWidget()
+        self.panels.addWidget(self._question_panel())
+        self.panels.addWidget(self._empty_panel())
+        lay.addWidget(self.panels, 1)
+        for key, word in (("Y", "yes"), ("N", "no"), ("S", "skip")):
+            sc = QShortcut(QKeySequence(key), self)
+            sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            sc.activated.connect(lambda word=word: self._press(word))
+
+    def _question_panel(self) -> QWidget:
+        panel = QWidget()
+        lay = QVBoxLayout(panel)
+        self.question = QLabel("")
+        _bigger(self.question, 8, bold=True)
+        self.explain = QLabel("")
+        self.explain.setWordWrap(True)
+        for w in (self.question, self.explain):
+            w.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            lay.addWidget(w)
+        sides = QHBoxLayout()
+        self.a, self.b = SideView(), SideView()
+        mark = QLabel("?")
+        _bigger(mark, 20, bold=True)
+        sides.addStretch(1)
+        sides.addWidget(self.a)
+        sides.addWidget(mark)
+        sides.addWidget(self.b)
+        sides.addStretch(1)
+        lay.addLayout(sides, 1)
+        row = QHBoxLayout()
+        self.yes = QPushButton("Yes  (Y)")
+        self.no = QPushButton("No  (N)")
+        self.skip = QPushButton("Skip  (S)")
+        row.addStretch(1)
+        for button, word in ((self.yes, "yes"), (self.no, "no"), (self.skip, "skip")):
+            button.setMinimumWidth(120)
+            button.clicked.connect(lambda *_checked, word=word: self._press(word))
+            row.addWidget(button)
+        row.addStretch(1)
+        lay.addLayout(row)
+        self.meaning = QLabel("")
+        self.meaning.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.meaning.setStyleSheet("color: palette(mid)")
+        lay.addWidget(self.meaning)
+        return panel
+
+    def _empty_panel(self) -> QWidget:
+        panel = QWidget()
+        lay = QVBoxLayout(panel)
+        self.empty_title = QLabel("No questions: your people look right")
+        _bigger(self.empty_title, 8)
+        self.empty_hint = QLabel("")
+        self.empty_hint.setWordWrap(True)
+        self.back_to_people = QPushButton("Back to People")
+        self.back_to_people.clicked.connect(self.back)
+        lay.addStretch(2)
+        for w in (self.empty_title, self.empty_hint):
+            w.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            lay.addWidget(w)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.back_to_people)
+        row.addStretch(1)
+        lay.addLayout(row)
+        lay.addStretch(3)
+        return panel
+
+    def _press(self, word: str) -> None:
+        if self.panels.currentIndex() == 0:  # no answer without a question on screen
+            self.answered.emit(word)
+
+    def show_question(self) -> None:
+        self.panels.setCurrentIndex(0)
+        self._keep_focus()
+
+    def show_empty(self, title: str, hint: str) -> None:
+        self.empty_title.setText(title)
+        self.empty_hint.setText(hint)
+        self.panels.setCurrentIndex(1)
+        self._keep_focus()
+
+    def _keep_focus(self) -> None:
+        """A hidden button loses the focus, and with it the page its Y / N / S keys."""
+        focus = self.focusWidget()
+        if self.isVisible() and (focus is None or not focus.isVisible()):
+            self.setFocus()
+
+
+class ReviewController(QObject):
+    """The window's review: one `Review` for the open library, the People banner, the page.
+    Answers are edits like the window's others: stored at once, then the window refreshes."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.w = window
+        self.library = window.library
+        self.page = ReviewPage()
+        window.stack.addWidget(self.page)
+        self.banner = QPushButton("")
+        self.banner.setToolTip("Answer a few questions to fix the people photoface is unsure of")
+        self.banner.setStyleSheet(
+            "QPushButton { background: #fff4d6; color: #5a4100; border: 1px solid #e0c060;"
+            " border-radius: 4px; padding: 6px 12px; text-align: left; }"
+        )
+        self.banner.hide()
+        self.banner.clicked.connect(lambda *_checked: self.open())
+        self.page.back.connect(window.show_people)
+        self.page.undo.connect(window.undo)
+        self.page.answered.connect(self.answer)
+        self.thumbs = Thumbnails(self.library, THUMB, capacity=400)  # crops never change
+        self.big = Thumbnails(self.library, BIG, capacity=100)
+        self._review: Review | None = None
+        self._review_key: tuple[tuple[str, ...], float] | None = None
+        self._ready = False  # the first count waits until the window is on screen
+        self.count = 0
+        self.current: Question | None = None
+        self._again: Question | None = None  # an answer undone: asked again first
+        self._answers: list[tuple[int, Question]] = []  # (its edit in the log, question)
+        self.answered = 0
+        self.skipped = 0
+
+    # --- the questions ----------------------------------------------------------------------
+
+    def review(self) -> Review | None:
+        """The library's Review, made again only when the model or the threshold changed."""
+        embedder = self.w.embedder
+        if embedder is None:
+            return None
+        info = embedder.info
+        key = (tuple(info.comparable_ids), self.w.settings.cluster_params(info).threshold)
+        if self._review is None or key != self._review_key:
+            self._review = Review(self.library, key[0], key[1])
+            self._review_key = key
+        return self._review
+
+    def start(self) -> None:
+        """Count the questions once the window is shown (never before: opening stays fast)."""
+        self._ready = True
+        self.refresh()
+
+    def refresh(self) -> None:
+        """After every edit, undo, scan and regroup (the window's refresh): the banner's count,
+        and the page's question if it is open. A scan's live refreshes are let by."""
+        if not self._ready:
+            return
+        showing = self.w.stack.currentWidget() is self.page
+        if self.w.runner.busy and not showing:
+            return
+        self._count()
+        if showing:
+            self._show()
+
+    def _count(self) -> None:
+        review = self.review()
+        try:
+            self.count = review.count() if review is not None else 0
+        except PhotofaceError as e:  # the library busy: the banner waits for the next refresh
+            log.warning("cannot count the review questions: %s", e)
+            self.count = 0
+        n = self.count
+        self.banner.setText(f"{n} {'question' if n == 1 else 'questions'} — Review ›")
+        self.banner.setVisible(n > 0)
+
+    def open(self) -> None:
+        self.w.stack.setCurrentWidget(self.page)
+        self.refresh()
+        self.page.setFocus()
+
+    def _undone(self) -> None:
+        """Answers undone since the last look (by the page's Undo, Ctrl+Z anywhere) come back."""
+        while self._answers:
+            op, q = self._answers[-1]
+            row = self.library.query("SELECT undone FROM ops WHERE id = ?", (op,))
+            if row and not row[0][0]:
+                break
+            self._answers.pop()
+            self.answered -= 1
+            self._again = q
+
+    def _last_op(self) -> int | None:
+        row = self.library.query("SELECT max(id) FROM ops WHERE undone = 0")
+        return row[0][0] if row else None
+
+    def _show(self) -> None:
+        self._undone()
+        review = self.review()
+        questions: list[Question] = []
+        if review is not None:
+            try:
+                questions = review.questions(BATCH)
+            except PhotofaceError as e:
+                self.w.status_label.setText(str(e))
+        ids = [q.id for q in questions]
+        if self._again is not None:
+            self.current = self._again
+        elif self.current is None or self.current.id not in ids:
+            self.current = questions[0] if questions else None
+        left = max(self.count, len(questions))
+        progress = f"{self.answered} answered · {left} left"
+        if self.skipped:
+            progress += f" · {self.skipped} skipped"
+        self.page.progress.setText(progress)
+        self.page.undo_button.setEnabled(
+            bool(self._answers) and self._answers[-1][0] == self._last_op()
+        )
+        if self.current is None:
+            self._show_empty(review is None)
+            return
+        try:
+            self._show_question(self.current)
+        except NotFoundError as e:  # a person or face gone between the list and now
+            log.info("question %s out of date: %s", self.current.id, e)
+            self.current = self._again = None
+            self._show()
+
+    def _show_empty(self, no_model: bool) -> None:
+        if no_model:
+            self.page.show_empty(
+                "No questions yet",
+                "Questions need the face-embedding model, which is not installed.",
+            )
+        elif self.answered:
+            self.page.show_empty(
+                "No questions left: your people look right",
+                "New questions come when new photos are scanned or the people are regrouped.",
+            )
+        else:
+            self.page.show_empty(
+                "No questions: your people look right",
+                "photoface asks here when it is unsure whether two people are one, or whether a "
+                "face is someone. New questions come when new photos are scanned.",
+            )
+
+    def _person(self, person_id: int) -> tuple[str, int]:
+        p = self.library.person(person_id)
+        return p.name or f"Person {p.id}", p.face_count
+
+    def _faces(self, side: Side, thumbs: Thumbnails) -> list[tuple[QPixmap | None, str]]:
+        out = []
+        for fid in side.faces[:4]:
+            try:
+                tip = self.library.face(fid).path
+            except NotFoundError:
+                continue
+            out.append((thumbs.get(fid), tip))
+        return out
+
+    def _show_question(self, q: Question) -> None:
+        page = self.page
+        b_name, b_count = self._person(q.b.person)  # type: ignore[arg-type]  # always a person
+        page.b.show_side(b_name, face_count_label(b_count), self._faces(q.b, self.thumbs))
+        if q.kind == SAME:
+            a_name, a_count = self._person(q.a.person)  # type: ignore[arg-type]
+            page.a.show_side(a_name, face_count_label(a_count), self._faces(q.a, self.thumbs))
+            page.question.setText("Same person?")
+            page.explain.setText(f"Are {a_name} and {b_name} one person?")
+            page.meaning.setText(
+                "Yes merges them into one person · No keeps them apart for good · "
+                "Skip asks again after the next regroup"
+            )
+        else:
+            if q.a.person is None:
+                a_title, why = "Unsorted face", "This face is not in anyone yet."
+            else:
+                a_title = f"A face now in {self._person(q.a.person)[0]}"
+                why = f"It looks unlike the other faces of {b_name}."
+            page.a.show_side(a_title, "", self._faces(q.a, self.big))
+            page.question.setText(f"Is this {b_name}?")
+            page.explain.setText(why)
+            page.meaning.setText(
+                f"Yes puts the face in {b_name} · No: it is never put in {b_name} · "
+                "Skip asks again after the next regroup"
+            )
+        page.show_question()
+
+    # --- the answers ------------------------------------------------------------------------
+
+    def _words(self, q: Question, answer: str) -> str:
+        """What an answer did, in plain words for the status bar (before it is stored)."""
+        b = self._person(q.b.person)[0]  # type: ignore[arg-type]
+        if q.kind == SAME:
+            a = self._person(q.a.person)[0]  # type: ignore[arg-type]
+            return {"yes": f"Merged {a} and {b}.", "no": f"{a} and {b} are kept apart."}.get(
+                answer, "Skipped."
+            )
+        return {"yes": f"The face is in {b} now.", "no": f"The face is not {b}."}.get(
+            answer, "Skipped."
+        )
+
+    def answer(self, answer: str) -> None:
+        q = self.current
+        review = self.review()
+        if q is None or review is None:
+            return
+        try:
+            words = self._words(q, answer)
+            review.answer(q.id, answer)
+        except (StaleQuestionError, NotFoundError) as e:
+            log.info("%s", e)
+            self.w.status_label.setText(
+                "That question is out of date (the people changed since it was asked); "
+                "here is the next one."
+            )
+            self.current = self._again = None
+            self.w.refresh()
+            return
+        except PhotofaceError as e:  # the library busy or unwritable: nothing was changed
+            self.w.show_error(str(e))
+            return
+        self.current = self._again = None
+        if answer == "skip":
+            self.skipped += 1
+        else:
+            self.answered += 1
+            op = self._last_op()
+            if op is not None:
+                self._answers.append((op, q))
+        self.w.status_label.setText(words)
+        if answer == "skip":  # not an edit: the people are as they were
+            self.refresh()
+        else:
+            self.w.refresh()
