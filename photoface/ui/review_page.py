@@ -4,6 +4,7 @@ No or Skip (or Y / N / S) and undone with Ctrl+Z; and the banner on People that 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -115,6 +116,7 @@ class ReviewPage(QWidget):
     def _question_panel(self) -> QWidget:
         panel = QWidget()
         lay = QVBoxLayout(panel)
+        lay.addStretch(1)
         self.question = QLabel("")
         _bigger(self.question, 8, bold=True)
         self.explain = QLabel("")
@@ -131,7 +133,8 @@ class ReviewPage(QWidget):
         sides.addWidget(mark)
         sides.addWidget(self.b)
         sides.addStretch(1)
-        lay.addLayout(sides, 1)
+        lay.addLayout(sides)
+        lay.addSpacing(12)
         row = QHBoxLayout()
         self.yes = QPushButton("Yes  (Y)")
         self.no = QPushButton("No  (N)")
@@ -147,6 +150,7 @@ class ReviewPage(QWidget):
         self.meaning.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.meaning.setStyleSheet("color: palette(mid)")
         lay.addWidget(self.meaning)
+        lay.addStretch(2)
         return panel
 
     def _empty_panel(self) -> QWidget:
@@ -263,7 +267,8 @@ class ReviewController(QObject):
             log.warning("cannot count the review questions: %s", e)
             self.count = 0
         n = self.count
-        self.banner.setText(f"{n} {'question' if n == 1 else 'questions'} — Review ›")
+        what = "question" if n == 1 else "questions"
+        self.banner.setText(f"{n} {what} could fix your people — Review ›")
         self.banner.setVisible(n > 0)
 
     def open(self) -> None:
@@ -366,15 +371,17 @@ class ReviewController(QObject):
         else:
             if q.a.person is None:
                 a_title, why = "Unsorted face", "This face is not in anyone yet."
+                no = f"No: it is never put in {b_name}"
             else:
                 a_title = f"A face now in {self._person(q.a.person)[0]}"
                 why = f"It looks unlike the other faces of {b_name}."
-            page.a.show_side(a_title, "", self._faces(q.a, self.big))
+                no = f"No takes it out of {b_name} for good"
+            photo = Path(self.library.face(q.a.faces[0]).path).name
+            page.a.show_side(a_title, photo, self._faces(q.a, self.big))
             page.question.setText(f"Is this {b_name}?")
             page.explain.setText(why)
             page.meaning.setText(
-                f"Yes puts the face in {b_name} · No: it is never put in {b_name} · "
-                "Skip asks again after the next regroup"
+                f"Yes puts the face in {b_name} · {no} · Skip asks again after the next regroup"
             )
         page.show_question()
 

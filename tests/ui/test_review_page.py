@@ -76,7 +76,8 @@ def test_the_banner_counts_the_questions_and_opens_a_same_person_question(qtbot,
     w, (a, b, ids) = open_window(_one_person_as_two)
     n = _review(w.library).count()
     assert n >= 1
-    want = f"{n} question — Review ›" if n == 1 else f"{n} questions — Review ›"
+    what = "question" if n == 1 else "questions"
+    want = f"{n} {what} could fix your people — Review ›"
     assert w.review.banner.text() == want
     page = open_review(qtbot, w)
     assert showing_question(page)
