@@ -255,17 +255,23 @@ class ReviewController(QObject):
         showing = self.w.stack.currentWidget() is self.page
         if self.w.runner.busy and not showing:
             return
-        self._count()
-        if showing:
-            self._show()
-
-    def _count(self) -> None:
+        questions: list[Question] = []
         review = self.review()
         try:
-            self.count = review.count() if review is not None else 0
-        except PhotofaceError as e:  # the library busy: the banner waits for the next refresh
-            log.warning("cannot count the review questions: %s", e)
-            self.count = 0
+            if review is None:
+                self.count = 0
+            elif showing:
+                questions, self.count = review.questions_and_count(BATCH)
+            else:
+                self.count = review.count()
+        except PhotofaceError as e:  # the library busy: the next refresh tries again
+            log.warning("cannot read the review questions: %s", e)
+            self.w.status_label.setText(str(e))
+        self._banner()
+        if showing:
+            self._show(questions, no_model=review is None)
+
+    def _banner(self) -> None:
         n = self.count
         what = "question" if n == 1 else "questions"
         self.banner.setText(f"{n} {what} could fix your people — Review ›")
@@ -291,15 +297,8 @@ class ReviewController(QObject):
         row = self.library.query("SELECT max(id) FROM ops WHERE undone = 0")
         return row[0][0] if row else None
 
-    def _show(self) -> None:
+    def _show(self, questions: list[Question], no_model: bool) -> None:
         self._undone()
-        review = self.review()
-        questions: list[Question] = []
-        if review is not None:
-            try:
-                questions = review.questions(BATCH)
-            except PhotofaceError as e:
-                self.w.status_label.setText(str(e))
         ids = [q.id for q in questions]
         if self._again is not None:
             self.current = self._again
@@ -314,14 +313,15 @@ class ReviewController(QObject):
             bool(self._answers) and self._answers[-1][0] == self._last_op()
         )
         if self.current is None:
-            self._show_empty(review is None)
+            self._show_empty(no_model)
             return
         try:
             self._show_question(self.current)
         except NotFoundError as e:  # a person or face gone between the list and now
-            log.info("question %s out of date: %s", self.current.id, e)
+            gone = self.current.id
+            log.info("question %s out of date: %s", gone, e)
             self.current = self._again = None
-            self._show()
+            self._show([q for q in questions if q.id != gone], no_model)
 
     def _show_empty(self, no_model: bool) -> None:
         if no_model:
