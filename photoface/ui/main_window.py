@@ -117,7 +117,7 @@ class MainWindow(EditSlots, QMainWindow):
         )
         self.finding.watch(self.people_page.search)
         self.finding.add_actions(self.view_menu)
-        self.review = ReviewController(self)
+        self.review = ReviewController(self, self)
         self.people_page.layout().insertWidget(1, self.review.banner)
         self._action(self.view_menu, "&Review questions", self.review.open, "Ctrl+3")
         self.people_model.merge_requested.connect(self.merge_people)

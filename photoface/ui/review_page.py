@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
@@ -26,7 +26,27 @@ from photoface.library.review import Review, StaleQuestionError
 from photoface.ui.models import Thumbnails, face_count_label
 
 if TYPE_CHECKING:
-    from photoface.ui.main_window import MainWindow
+    from photoface.core.embed import Embedder
+    from photoface.library import Library
+    from photoface.settings import Settings
+    from photoface.ui.workers import TaskRunner
+
+
+class Window(Protocol):
+    """What the review needs of the main window (which imports this module)."""
+
+    library: Library
+    embedder: Embedder | None
+    settings: Settings
+    stack: QStackedWidget
+    runner: TaskRunner
+    status_label: QLabel
+
+    def refresh(self) -> None: ...
+    def show_people(self) -> None: ...
+    def undo(self) -> None: ...
+    def show_error(self, message: str) -> None: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -199,8 +219,8 @@ class ReviewController(QObject):
     """The window's review: one `Review` for the open library, the People banner, the page.
     Answers are edits like the window's others: stored at once, then the window refreshes."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: Window, parent: QObject | None = None) -> None:
+        super().__init__(parent)
         self.w = window
         self.library = window.library
         self.page = ReviewPage()

@@ -219,3 +219,17 @@ def test_the_last_answer_leaves_the_empty_state_and_undo_leaves_it(qtbot, open_w
     assert showing_question(page)
     click(qtbot, page.back_button)
     assert w.review.banner.isVisible()
+
+
+def test_the_banner_follows_an_edit_on_the_people_page(qtbot, open_window):
+    from tests.ui.test_window import select
+
+    w, (a, b, ids) = open_window(_one_person_as_two)
+    assert w.review.banner.isVisible()
+    select(w.people_page.view, [0, 1])
+    qtbot.keyClick(w.people_page.view, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+    assert len(names(w)) == 1  # merged by hand: nothing left to ask
+    assert w.review.banner.isHidden()
+    qtbot.keyClick(w.people_page.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(names(w)) == 2
+    assert w.review.banner.isVisible()
