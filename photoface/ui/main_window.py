@@ -34,7 +34,7 @@ from photoface.ui.find import FindController
 from photoface.ui.models import ID_ROLE, FacesModel, PeopleModel, Thumbnails, face_count_label
 from photoface.ui.pages import EmptyState, PeoplePage, PersonPage
 from photoface.ui.photo_view import PhotoView
-from photoface.ui.review_page import ReviewController
+from photoface.ui.review_controller import ReviewController
 from photoface.ui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
