@@ -469,3 +469,13 @@ def x_near(lib: Library, face: int) -> np.ndarray:
 
     row = lib.query("SELECT embedding FROM faces WHERE id = ?", (face,))[0][0]
     return dequantize(np.frombuffer(row, np.int8)[None, :])
+
+
+def test_questions_and_count_from_one_ranking_match_the_two_calls(tmp_path):
+    with Library(tmp_path / "lib.sqlite3") as lib:
+        _person_and_strays(lib)
+        review = _review(lib)
+        for limit in (None, 0, 1, 5):
+            qs, n = review.questions_and_count(limit)
+            assert (qs, n) == (review.questions(limit), review.count())
+        assert n == 2

@@ -84,6 +84,12 @@ class Review:
         """How many questions there are now."""
         return len(self._rank())
 
+    def questions_and_count(self, limit: int | None = None) -> tuple[list[Question], int]:
+        """`questions(limit)` and `count()` from one ranking (the window shows both after every
+        answer: ranking twice would double its wait)."""
+        ranking = self._rank()
+        return ranking.top(limit), len(ranking)
+
     def _rank(self) -> core.Ranking:
         db = self.library.db
         ci = self._inputs()

@@ -45,6 +45,7 @@ from photoface.ui.models import (
 from photoface.ui.pages import MAX_THUMB, MIN_THUMB, EmptyState, PeoplePage, PersonPage
 from photoface.ui.photo_slots import PhotoSlots
 from photoface.ui.photo_view import PhotoView
+from photoface.ui.review_controller import ReviewController
 from photoface.ui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,9 @@ class MainWindow(ContextMenus, PhotoSlots, EditSlots, QMainWindow):
         )
         self.finding.watch(self.people_page.search)
         self.finding.add_actions(self.view_menu)
+        self.review = ReviewController(self, self)
+        self.people_page.layout().insertWidget(1, self.review.banner)
+        self._action(self.view_menu, "&Review questions", self.review.open, "Ctrl+3")
         self.people_model.merge_requested.connect(self.merge_people)
         self.runner.failed.connect(self._on_task_failed)
         self.runner.busy_changed.connect(self._on_busy)
@@ -144,6 +148,7 @@ class MainWindow(ContextMenus, PhotoSlots, EditSlots, QMainWindow):
         if self.lock.other_pid is not None:
             QTimer.singleShot(0, self._warn_open_elsewhere)
         QTimer.singleShot(0, self.regrouping.update_faces)  # a new, incompatible model
+        QTimer.singleShot(0, self.review.start)  # counted once the window is on screen
 
     # --- layout -------------------------------------------------------------------------------
 
@@ -319,6 +324,7 @@ class MainWindow(ContextMenus, PhotoSlots, EditSlots, QMainWindow):
         elif self.stack.currentWidget() is self.empty:
             self.stack.setCurrentWidget(self.people_page)
         self.refresh_undo_redo()
+        self.review.refresh()
 
     def _refresh_people_texts(self, counts: dict[str, int]) -> None:
         """The people page's line of counts, and what it says when it shows no one."""
