@@ -32,6 +32,10 @@ def test_the_people_list_reads_each_persons_faces_from_one_covering_index(lib):
     assert people[0].cover_face_id in {i for (i,) in ids[:50]}
     plan = plan_of(lib, lib.people)
     faces = [line for line in plan if line.startswith("SEARCH f")]
-    assert len(faces) == 2 and all("COVERING INDEX" in line for line in faces), plan
+    # A chosen cover is one row read by its id; every other read of faces is the index alone.
+    by_id = [line for line in faces if "INTEGER PRIMARY KEY (rowid=?)" in line]
+    scans = [line for line in faces if line not in by_id]
+    assert len(by_id) <= 1 and len(scans) == 2, plan
+    assert all("COVERING INDEX" in line for line in scans), plan
     # The only sort left is the list's own order, not one per person's faces.
     assert sum("TEMP B-TREE" in line for line in plan) == 1, plan
