@@ -311,18 +311,21 @@ def _mutual_rounds(
         changed = np.zeros(n, bool)
         if merged:
             changed[np.array(merged, np.int64).ravel()] = True
-        touch = changed[a] | changed[b]
         if newly_blocked:
             nb = np.array(newly_blocked, np.int64)
             blocked = np.concatenate([blocked, nb])
-            touch |= np.isin(keys, nb)  # p < q: the key of the edge itself
+            # Marked at both ends: an edge between two such clusters goes through
+            # _cluster_edges below, which drops the blocked ones and keeps the rest.
+            changed[nb // n] = True
+            changed[nb % n] = True
+        touch = changed[a] | changed[b]
         affected = np.zeros(n, bool)
         affected[a[touch]] = True
         affected[b[touch]] = True
         keep_edge = ~touch
         ta, tb = a[touch], b[touch]
         a, b, d, keys = a[keep_edge], b[keep_edge], d[keep_edge], keys[keep_edge]
-        if merged:
+        if ta.size:
             na, nb_, blocked = _cluster_edges(cl, ta, tb, blocked)
             nd = _edge_dists(cl, na, nb_)
             a, b, d = np.concatenate([a, na]), np.concatenate([b, nb_]), np.concatenate([d, nd])
