@@ -159,3 +159,75 @@ def test_mutual_rounds_give_what_the_pair_at_a_time_loop_gives(monkeypatch):
     as_sets = [{frozenset(np.nonzero(r == v)[0]) for v in np.unique(r)} for r in (fast, slow)]
     assert as_sets[0] == as_sets[1]
     assert 20 < len(as_sets[0]) < 300  # a real clustering: neither all apart nor all together
+
+
+def _full_rounds(cl, a, b, threshold, min_share=0.02, max_rounds=100):
+    """The mutual rounds as they were before they went incremental: every round recomputes
+    every edge. Kept as the reference the incremental rounds must give face for face."""
+    n = len(cl.parent)
+    blocked = np.zeros(0, np.int64)
+    for _ in range(max_rounds):
+        a, b, blocked = cluster._cluster_edges(cl, a, b, blocked)
+        if a.size == 0:
+            break
+        d = cluster._edge_dists(cl, a, b)
+        near = d <= threshold
+        src = np.concatenate([a[near], b[near]])
+        dst = np.concatenate([b[near], a[near]])
+        dd = np.concatenate([d[near], d[near]])
+        if src.size == 0:
+            break
+        best = np.full(n, np.inf, np.float32)
+        np.minimum.at(best, src, dd)
+        at_best = dd == best[src]
+        nn = np.full(n, n, np.int64)
+        np.minimum.at(nn, src[at_best], dst[at_best])
+        u = np.unique(src)
+        v = nn[u]
+        pairs = u[(u < v) & (nn[np.minimum(v, n - 1)] == u)]
+        merged, newly_blocked = 0, []
+        for p in pairs.tolist():
+            q = int(nn[p])
+            if cl.can_merge(p, q):
+                keep, gone = (p, q) if cl.count[p] >= cl.count[q] else (q, p)
+                cl.merge(keep, gone)
+                merged += 1
+            else:
+                newly_blocked.append(p * n + q)
+        if newly_blocked:
+            blocked = np.concatenate([blocked, np.array(newly_blocked, np.int64)])
+        if merged + len(newly_blocked) < min_share * int(cl.alive.sum()):
+            break
+    a, b, _ = cluster._cluster_edges(cl, a, b, blocked)
+    return a, b
+
+
+@pytest.mark.parametrize("exact_limit", [10**9, 500])  # the exact graph, then the IVF search
+@pytest.mark.parametrize("seed", [1, 2])
+def test_incremental_rounds_give_the_full_rounds_labels_face_for_face(
+    monkeypatch, exact_limit, seed
+):
+    """Recomputing only the edges a round changed is a speed-up, not another clustering:
+    with pinned people, "not this person", "not the same person" and several faces a photo,
+    the labels equal those of the rounds that recompute everything."""
+    monkeypatch.setattr(cluster, "EXACT_LIMIT", exact_limit)
+    rng = np.random.default_rng(seed)
+    x, truth = people_embeddings(120, 20, spread=0.9, seed=seed)
+    n = len(x)
+    photos = rng.integers(0, n // 2, n)  # ~2 faces a photo: many pairs kept apart
+    tags = np.full(n, cluster.NO_TAG, np.int64)
+    pinned = rng.choice(n, n // 40, replace=False)
+    tags[pinned] = truth[pinned] % 7 + 1000
+    origins = np.full(n, cluster.NO_TAG, np.int64)
+    came = rng.choice(n, n // 10, replace=False)
+    origins[came] = 1000 + rng.integers(0, 7, len(came))
+    forbidden = {int(i): {1000 + int(truth[i] + 1) % 7} for i in rng.choice(n, n // 20)}
+    params = ClusterParams(threshold=1.0, k=10)
+    args = (x, photos, params, tags, forbidden, origins)
+    fast = agglomerate(*args)
+    monkeypatch.setattr(cluster, "_mutual_rounds", _full_rounds)
+    slow = agglomerate(*args)
+    np.testing.assert_array_equal(fast, slow)
+    assert 60 < len(np.unique(fast)) < n // 2  # a real clustering, not all apart or together
+    free = np.where(tags == cluster.NO_TAG, fast, cluster.UNSORTED)  # a tag may join a photo's two
+    assert cluster.pairs_in_same_photo(free, photos.tolist()) == 0
