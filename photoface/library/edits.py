@@ -459,25 +459,27 @@ class Edits:
 
     def undo(self) -> str | None:
         """Undo the latest edit; returns what was undone, or None when there is nothing."""
-        with self.db.transaction() as c:
-            row = c.execute(
-                "SELECT id, description, before FROM ops WHERE undone = 0 ORDER BY id DESC LIMIT 1"
-            ).fetchone()
-            if row is None:
-                return None
-            self._restore_or_explain(c, json.loads(row[2]), f"undo {row[1]!r}")
-            c.execute("UPDATE ops SET undone = 1 WHERE id = ?", (row[0],))
-            return str(row[1])
+        return self._step("undo")
 
     def redo(self) -> str | None:
+        """Redo the earliest undone edit; returns what was redone, or None when there is none."""
+        return self._step("redo")
+
+    def _step(self, way: str) -> str | None:
+        """Write back one logged edit's "before" (undo: the latest edit still done) or its
+        "after" (redo: the earliest one undone), and flip its flag, in one transaction."""
+        undo = way == "undo"
+        column, flag, order = ("before", 0, "DESC") if undo else ("after", 1, "ASC")
         with self.db.transaction() as c:
             row = c.execute(
-                "SELECT id, description, after FROM ops WHERE undone = 1 ORDER BY id LIMIT 1"
+                f"SELECT id, description, {column} FROM ops WHERE undone = ? "
+                f"ORDER BY id {order} LIMIT 1",
+                (flag,),
             ).fetchone()
             if row is None:
                 return None
-            self._restore_or_explain(c, json.loads(row[2]), f"redo {row[1]!r}")
-            c.execute("UPDATE ops SET undone = 0 WHERE id = ?", (row[0],))
+            self._restore_or_explain(c, json.loads(row[2]), f"{way} {row[1]!r}")
+            c.execute("UPDATE ops SET undone = ? WHERE id = ?", (1 - flag, row[0]))
             return str(row[1])
 
     def _restore_or_explain(self, c: sqlite3.Connection, snap: dict[str, Any], what: str) -> None:
