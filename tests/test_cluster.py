@@ -231,3 +231,38 @@ def test_incremental_rounds_give_the_full_rounds_labels_face_for_face(
     assert 60 < len(np.unique(fast)) < n // 2  # a real clustering, not all apart or together
     free = np.where(tags == cluster.NO_TAG, fast, cluster.UNSORTED)  # a tag may join a photo's two
     assert cluster.pairs_in_same_photo(free, photos.tolist()) == 0
+
+
+def test_top_k_by_block_floor_equals_a_full_partition():
+    """Wide candidate sets take the floor-of-block-maxima path: the same pairs as sorting each
+    row, with the threshold and a row's own pair left out."""
+    rng = np.random.default_rng(4)
+    x, _ = people_embeddings(40, 60, spread=0.9, seed=4)
+    q = np.arange(0, len(x), 7)
+    k, min_sim = 10, 0.3
+    assert len(x) >= cluster.BLOCK_COLUMNS * 2 * (k + 1)  # the floor path, not the partition
+    ids = rng.permutation(len(x)) + 5000  # candidate ids other than their positions
+    ids[q] = q  # each query is among the candidates: its own pair must go
+    rows, cols, sims = cluster._top_k(x[q], q, x, ids, k, min_sim)
+    sim = x[q] @ x.T
+    expected = {}
+    for i, row in enumerate(sim):
+        for j in np.argsort(-row)[: k + 1]:
+            if row[j] >= min_sim and ids[j] != q[i]:
+                expected[(int(q[i]), int(ids[j]))] = row[j]
+    got = dict(zip(zip(rows.tolist(), cols.tolist(), strict=True), sims.tolist(), strict=True))
+    assert got.keys() == expected.keys()
+    assert len(expected) > 5 * len(q)  # most rows keep their k pairs
+    np.testing.assert_allclose([got[p] for p in expected], list(expected.values()), atol=1e-6)
+
+
+def test_inverted_file_search_finds_nearly_every_exact_neighbour(monkeypatch):
+    """Past EXACT_LIMIT the graph comes from the inverted-file search: on faces of many
+    people it keeps nearly all of the exact graph's pairs."""
+    x, _ = people_embeddings(300, 20, spread=0.9, seed=8)
+    exact = set(zip(*(e.tolist() for e in cluster.knn_edges(x, 10, 1.0)[:2]), strict=True))
+    monkeypatch.setattr(cluster, "EXACT_LIMIT", 1000)
+    a, b, d = cluster.knn_edges(x, 10, 1.0)
+    found = set(zip(a.tolist(), b.tolist(), strict=True))
+    assert len(found & exact) >= 0.97 * len(exact)
+    np.testing.assert_allclose(d, 2 - 2 * np.einsum("ij,ij->i", x[a], x[b]), atol=1e-5)

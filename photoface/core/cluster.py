@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import heapq
 import logging
+import os
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 log = logging.getLogger(__name__)
 
@@ -77,17 +80,43 @@ def _top_k(
     # One more than k, and a row's own pair dropped afterwards: masking itself out of the
     # whole block first costs a comparison per candidate, as much as the search.
     kk = min(k + 1, sim.shape[1])
-    part = np.argpartition(sim, sim.shape[1] - kk, axis=1)[:, sim.shape[1] - kk :]
-    psim = np.take_along_axis(sim, part, axis=1)
-    rows = np.broadcast_to(qi[:, None], part.shape)
-    cols = ids[part]
-    keep = (psim >= min_sim) & (rows != cols)
-    return rows[keep], cols[keep], psim[keep]
+    width = sim.shape[1]
+    if width < BLOCK_COLUMNS * 2 * kk:
+        part = np.argpartition(sim, width - kk, axis=1)[:, width - kk :]
+        psim = np.take_along_axis(sim, part, axis=1)
+        rows = np.broadcast_to(qi[:, None], part.shape)
+        cols = ids[part]
+        keep = (psim >= min_sim) & (rows != cols)
+        return rows[keep], cols[keep], psim[keep]
+    # A floor under each row's kk-th best: the kk-th best of its column blocks' maxima (kk
+    # maxima are kk distinct entries). Few entries clear it, and sorting those few costs far
+    # less than partitioning every row (the search's largest cost).
+    maxima = np.maximum.reduceat(sim, np.arange(0, width, BLOCK_COLUMNS), axis=1)
+    floor = np.partition(maxima, maxima.shape[1] - kk, axis=1)[:, maxima.shape[1] - kk]
+    r, c = np.nonzero(sim >= np.maximum(floor, np.float32(min_sim))[:, None])
+    v = sim[r, c]
+    order = np.lexsort((-v, r))  # by row (as np.nonzero gave them), best first
+    r, c, v = r[order], c[order], v[order]
+    best = np.arange(len(r)) - np.searchsorted(r, r) < kk
+    rows, cols, v = qi[r[best]], ids[c[best]], v[best]
+    mine = rows != cols
+    return rows[mine], cols[mine], v[mine]
+
+
+BLOCK_COLUMNS = 32  # candidates a block in _top_k's floor
 
 
 def _ivf_parts(
-    x: np.ndarray, k: int, min_sim: float, probe: int = 12, seed: int = 0
+    x: np.ndarray,
+    k: int,
+    min_sim: float,
+    probe: int = 12,
+    seed: int = 0,
+    min_candidates: int = 1536,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Each list's rows against the rows of its nearest lists: `probe` of them, or fewer once
+    they hold `min_candidates` rows (lists grow as sqrt(n): a fixed number of them would make
+    the search grow as n sqrt(n))."""
     n = len(x)
     rng = np.random.default_rng(seed)
     n_lists = int(4 * np.sqrt(n))
@@ -95,24 +124,39 @@ def _ivf_parts(
     cent = sample[rng.choice(len(sample), n_lists, replace=False)]
     for _ in range(8):  # spherical k-means on a sample
         assign = np.argmax(sample @ cent.T, axis=1)
-        sums = np.zeros_like(cent)
-        np.add.at(sums, assign, sample)
-        empty = np.linalg.norm(sums, axis=1) < 1e-6
-        sums[empty] = cent[empty]
+        by = np.argsort(assign, kind="stable")
+        starts = np.searchsorted(assign[by], np.arange(n_lists))
+        used = np.bincount(assign, minlength=n_lists) > 0
+        sums = cent.copy()  # an empty list keeps its centroid
+        sums[used] = np.add.reduceat(sample[by], starts[used], axis=0)
         cent = sums / np.linalg.norm(sums, axis=1, keepdims=True)
     lists = np.concatenate([np.argmax(x[s : s + 8192] @ cent.T, axis=1) for s in range(0, n, 8192)])
     order = np.argsort(lists, kind="stable")
     bounds = np.searchsorted(lists[order], np.arange(n_lists + 1))
-    members = [order[bounds[i] : bounds[i + 1]] for i in range(n_lists)]
+    xs = x[order]  # each list's rows side by side: its candidates are copied as slices
     near = np.argsort(-(cent @ cent.T), axis=1)[:, :probe]
-    for li in range(n_lists):
-        q = members[li]
-        if q.size == 0:
-            continue
-        cand = np.concatenate([members[j] for j in near[li]])
-        for s in range(0, len(q), 1024):
-            qi = q[s : s + 1024]
-            yield _top_k(x[qi], qi, x[cand], cand, k, min_sim)
+    sizes = np.diff(bounds)
+    # How many of its nearest lists each list searches: all `probe`, or the fewest that
+    # hold min_candidates rows.
+    enough = np.cumsum(sizes[near], axis=1) >= min_candidates
+    n_probe = np.where(enough.any(axis=1), enough.argmax(axis=1) + 1, probe)
+
+    def search(li: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        lo, hi = bounds[li], bounds[li + 1]
+        lists = near[li, : n_probe[li]]
+        cand = np.concatenate([xs[bounds[j] : bounds[j + 1]] for j in lists])
+        ids = np.concatenate([order[bounds[j] : bounds[j + 1]] for j in lists])
+        return [
+            _top_k(xs[s : min(s + 1024, hi)], order[s : min(s + 1024, hi)], cand, ids, k, min_sim)
+            for s in range(lo, hi, 1024)
+        ]
+
+    # numpy lets go of the GIL in the products and the sorts: one thread a core, each with a
+    # one-thread BLAS, keeps both cores busy where small products on a shared pool would not.
+    workers = max(1, min(4, os.cpu_count() or 1))
+    with threadpool_limits(1), ThreadPoolExecutor(workers) as pool:
+        for got in pool.map(search, [li for li in range(n_lists) if bounds[li + 1] > bounds[li]]):
+            yield from got
 
 
 class _Clusters:
@@ -391,21 +435,27 @@ def _merge_loop(cl: _Clusters, adj: dict[int, set[int]], threshold: float) -> No
 
     The heap holds one entry per cluster, its best neighbour; entries go stale when either
     side changes and are refreshed lazily when they surface, so work stays near the number of
-    merges rather than the number of edges.
+    merges rather than the number of edges. Each cluster also keeps a lower bound on its
+    distance to every neighbour but the best (`second`): every change of a neighbour's
+    distance passes through a merge, which lowers the bound, so a best neighbour that grew
+    and is still no farther than the bound stays the best without a look at the others (a
+    person of thousands of faces has thousands of neighbours to look at).
     """
     n = len(cl.parent)
     version = np.zeros(n, np.int64)  # bumps when a cluster grows
     token = np.zeros(n, np.int64)  # bumps when a cluster's heap entry is replaced
     best = np.full(n, np.inf)
+    second = np.full(n, np.inf)  # <= the distance to every neighbour but the best one
     heap: list[tuple[float, int, int, int, int]] = []
 
     def push_best(o: int, others: np.ndarray, d: np.ndarray) -> None:
         token[o] += 1
         if others.size == 0:
-            best[o] = np.inf
+            best[o] = second[o] = np.inf
             return
         j = int(np.argmin(d))
         best[o] = d[j]
+        second[o] = np.partition(d, 1)[1] if d.size > 1 else np.inf
         if d[j] <= threshold:
             t = int(others[j])
             heapq.heappush(heap, (float(d[j]), o, t, int(token[o]), int(version[t])))
@@ -425,6 +475,9 @@ def _merge_loop(cl: _Clusters, adj: dict[int, set[int]], threshold: float) -> No
         first = first[np.concatenate([[True], ea[first][1:] != ea[first][:-1]])]
         token[ea[first]] = 1
         best[ea[first]] = d[first]
+        rest = np.ones(len(ea), bool)
+        rest[first] = False
+        np.minimum.at(second, ea[rest], d[rest])
         ok = first[d[first] <= threshold]
         heap = [
             (float(dd), o, t, 1, 0)
@@ -443,7 +496,7 @@ def _merge_loop(cl: _Clusters, adj: dict[int, set[int]], threshold: float) -> No
             # entry), so if the grown neighbour is still no farther, it is still the best.
             t = cl.find(t)
             dn = float(cl.dist(o, np.array([t]))[0]) if t != o else np.inf
-            if dn <= d:
+            if dn <= d or dn <= second[o]:
                 token[o] += 1
                 best[o] = dn
                 heapq.heappush(heap, (dn, o, t, int(token[o]), int(version[t])))
@@ -471,6 +524,9 @@ def _merge_loop(cl: _Clusters, adj: dict[int, set[int]], threshold: float) -> No
         dists = cl.dist(keep, others) if others.size else np.zeros(0)
         push_best(keep, others, dists)
         better = dists < best[others]  # neighbours for which the grown cluster is now closest
+        # The bound of each neighbour: the grown cluster's distance, or for those it is now
+        # the best of, their old best (a lower bound may always be lowered).
+        second[others] = np.minimum(second[others], np.where(better, best[others], dists))
         for m, dm in zip(others[better].tolist(), dists[better].tolist(), strict=True):
             token[m] += 1
             best[m] = dm
