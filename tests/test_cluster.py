@@ -266,3 +266,38 @@ def test_inverted_file_search_finds_nearly_every_exact_neighbour(monkeypatch):
     found = set(zip(a.tolist(), b.tolist(), strict=True))
     assert len(found & exact) >= 0.97 * len(exact)
     np.testing.assert_allclose(d, 2 - 2 * np.einsum("ij,ij->i", x[a], x[b]), atol=1e-5)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_bounds_of_big_clusters_change_no_label(monkeypatch, seed):
+    """A cluster with many neighbours keeps lower bounds on its distances between merges and
+    looks again only where they cannot decide: with every cluster doing so (a tiny
+    BIG_ADJACENCY), pins, "not this person", people kept apart and shared photos included,
+    the people equal those of computing every distance at every merge (which face is a
+    cluster's root may differ: equal distances can surface in another order)."""
+    rng = np.random.default_rng(seed)
+    x, truth = people_embeddings(40, 30, spread=1.0, seed=seed)
+    n = len(x)
+    photos = rng.integers(0, n // 2, n)
+    tags = np.full(n, cluster.NO_TAG, np.int64)
+    pinned = rng.choice(n, n // 40, replace=False)
+    tags[pinned] = truth[pinned] % 7 + 1000
+    origins = np.full(n, cluster.NO_TAG, np.int64)
+    came = rng.choice(n, n // 10, replace=False)
+    origins[came] = 1000 + rng.integers(0, 7, len(came))
+    forbidden = {int(i): {1000 + int(truth[i] + 1) % 7} for i in rng.choice(n, n // 20)}
+    params = ClusterParams(threshold=1.1, k=12)
+    args = (x, photos, params, tags, forbidden, origins)
+    # Few merges in the rounds, so the loop (and its bounds) does the work.
+    monkeypatch.setattr(cluster, "_mutual_rounds", _no_rounds)
+    monkeypatch.setattr(cluster, "BIG_ADJACENCY", 10**9)
+    every = agglomerate(*args)
+    monkeypatch.setattr(cluster, "BIG_ADJACENCY", 2)
+    bounded = agglomerate(*args)
+    as_sets = [{frozenset(np.nonzero(r == v)[0]) for v in np.unique(r)} for r in (every, bounded)]
+    assert as_sets[0] == as_sets[1]
+    assert 20 < len(as_sets[0]) < n // 2
+
+
+def _no_rounds(cl, a, b, threshold):
+    return cluster._cluster_edges(cl, a, b, np.zeros(0, np.int64))[:2]

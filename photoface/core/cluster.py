@@ -455,15 +455,60 @@ def _merge_loop(cl: _Clusters, adj: dict[int, set[int]], threshold: float) -> No
             return
         j = int(np.argmin(d))
         best[o] = d[j]
-        second[o] = np.partition(d, 1)[1] if d.size > 1 else np.inf
+        # Few neighbours cost less to look at again than a partition costs every time.
+        second[o] = np.partition(d, 1)[1] if d.size > 8 else -np.inf if d.size > 1 else np.inf
         if d[j] <= threshold:
             t = int(others[j])
             heapq.heappush(heap, (float(d[j]), o, t, int(token[o]), int(version[t])))
 
-    def refresh(o: int) -> None:
+    bounds: dict[int, _Bounds] = {}  # of the clusters with many neighbours
+    mark = np.zeros(n, bool)  # scratch
+
+    def near(o: int, grew_by: float, tell_neighbours: bool) -> tuple[np.ndarray, np.ndarray]:
+        """o's neighbours and its distance to each: exact wherever it decides anything (o's
+        best; with `tell_neighbours`, each neighbour o may now be the best of), elsewhere a
+        lower bound (enough for `second`). `grew_by`: the share of o's faces it just took in."""
         nb = adj.get(o, ())
-        others = np.fromiter(nb, np.int64, len(nb))
-        push_best(o, others, cl.dist(o, others) if others.size else others)
+        b = bounds.get(o)
+        if b is not None:
+            b.decay *= 1.0 - grew_by
+        if len(nb) < BIG_ADJACENCY or b is None or b.decay < MIN_DECAY:
+            others = np.fromiter(nb, np.int64, len(nb))
+            d = cl.dist(o, others) if others.size else np.zeros(0)
+            if len(nb) >= BIG_ADJACENCY:
+                bounds[o] = _Bounds(others, d.copy(), version[others])
+            else:
+                bounds.pop(o, None)
+            return others, d
+        ids, lb, ver = b.ids, b.lb * (1.0 - grew_by), b.ver
+        if b.fresh:
+            f = np.unique(np.array(b.fresh, np.int64))
+            b.fresh = []
+            mark[ids] = True
+            f = f[~mark[f]]
+            mark[ids] = False
+            ids = np.concatenate([ids, f])
+            lb = np.concatenate([lb, np.full(len(f), -np.inf)])
+            ver = np.concatenate([ver, np.full(len(f), -1)])
+        live = cl.alive[ids] & (ids != o)
+        ids, lb, ver = ids[live], lb[live], ver[live]
+        todo = version[ids] != ver  # grew since (or new): the bound says nothing
+        if tell_neighbours:
+            todo |= lb < best[ids] + BOUND_SLACK
+        if ids.size and not todo.any():
+            todo[np.argmin(lb)] = True
+        lb[todo] = cl.dist(o, ids[todo])
+        if todo.any():
+            more = ~todo & (lb <= lb[todo].min() + BOUND_SLACK)  # might still be the nearest
+            lb[more] = cl.dist(o, ids[more])
+            todo |= more
+        ver = ver.copy()
+        ver[todo] = version[ids[todo]]
+        b.ids, b.lb, b.ver = ids, lb, ver
+        return ids, lb
+
+    def refresh(o: int) -> None:
+        push_best(o, *near(o, 0.0, tell_neighbours=False))
 
     # Every cluster's first entry at once, from all edges in one pass (one small product
     # per cluster in Python costs more than all the merges after it).
@@ -506,22 +551,29 @@ def _merge_loop(cl: _Clusters, adj: dict[int, set[int]], threshold: float) -> No
         if not cl.can_merge(o, t):
             adj[o].discard(t)  # constraints only grow with a cluster: the edge is gone for good
             adj[t].discard(o)
+            bounds.pop(o, None)  # their bounds would still count the edge
+            bounds.pop(t, None)
             refresh(o)
             continue
         keep, gone = (o, t) if len(adj.get(o, ())) >= len(adj.get(t, ())) else (t, o)
         cl.merge(keep, gone)
+        bounds.pop(gone, None)
         nb_keep = adj.setdefault(keep, set())
+        b_keep = bounds.get(keep)
         for m in adj.pop(gone, set()):
             if m != keep:
                 s = adj[m]
                 s.discard(gone)
                 s.add(keep)
                 nb_keep.add(m)
+                if m in bounds:
+                    bounds[m].fresh.append(keep)
+                if b_keep is not None:
+                    b_keep.fresh.append(m)
         nb_keep.discard(gone)
         nb_keep.discard(keep)
         version[keep] += 1
-        others = np.fromiter(nb_keep, np.int64, len(nb_keep))
-        dists = cl.dist(keep, others) if others.size else np.zeros(0)
+        others, dists = near(keep, cl.count[gone] / cl.count[keep], tell_neighbours=True)
         push_best(keep, others, dists)
         better = dists < best[others]  # neighbours for which the grown cluster is now closest
         # The bound of each neighbour: the grown cluster's distance, or for those it is now
@@ -532,6 +584,26 @@ def _merge_loop(cl: _Clusters, adj: dict[int, set[int]], threshold: float) -> No
             best[m] = dm
             if dm <= threshold:
                 heapq.heappush(heap, (dm, m, keep, int(token[m]), int(version[keep])))
+
+
+BIG_ADJACENCY = 512  # neighbours from which a cluster keeps bounds on its distances to them
+MIN_DECAY = 0.97  # bounds shrink as their cluster grows; past this they are made anew
+BOUND_SLACK = 1e-4  # float rounding of the distances a bound is compared with
+
+
+class _Bounds:
+    """A big cluster's neighbours, each with a lower bound on the distance to it (exact when
+    made). When the cluster takes in a share w of its faces, every distance from it falls by
+    at most a factor 1 - w (average linkage: d(A+B, m) = (1 - w) d(A, m) + w d(B, m)), so a
+    merge into a person of thousands of faces looks again only at the neighbours that grew,
+    that are new, or that the bounds cannot rule out, not at thousands of them."""
+
+    __slots__ = ("decay", "fresh", "ids", "lb", "ver")
+
+    def __init__(self, ids: np.ndarray, lb: np.ndarray, ver: np.ndarray) -> None:
+        self.ids, self.lb, self.ver = ids, lb, ver  # ver: each neighbour's version then
+        self.decay = 1.0  # the product of the factors since the bounds were exact
+        self.fresh: list[int] = []  # neighbours gained since (may repeat or be dead)
 
 
 def nearest_clusters(
