@@ -123,14 +123,14 @@ def _ivf_parts(
     sample = x[rng.choice(n, min(n, 50 * n_lists), replace=False)]
     cent = sample[rng.choice(len(sample), n_lists, replace=False)]
     for _ in range(8):  # spherical k-means on a sample
-        assign = np.argmax(sample @ cent.T, axis=1)
+        assign = _nearest_centroid(sample, cent)
         by = np.argsort(assign, kind="stable")
         starts = np.searchsorted(assign[by], np.arange(n_lists))
         used = np.bincount(assign, minlength=n_lists) > 0
         sums = cent.copy()  # an empty list keeps its centroid
         sums[used] = np.add.reduceat(sample[by], starts[used], axis=0)
         cent = sums / np.linalg.norm(sums, axis=1, keepdims=True)
-    lists = np.concatenate([np.argmax(x[s : s + 8192] @ cent.T, axis=1) for s in range(0, n, 8192)])
+    lists = _nearest_centroid(x, cent)
     order = np.argsort(lists, kind="stable")
     bounds = np.searchsorted(lists[order], np.arange(n_lists + 1))
     xs = x[order]  # each list's rows side by side: its candidates are copied as slices
@@ -157,6 +157,13 @@ def _ivf_parts(
     with threadpool_limits(1), ThreadPoolExecutor(workers) as pool:
         for got in pool.map(search, [li for li in range(n_lists) if bounds[li + 1] > bounds[li]]):
             yield from got
+
+
+def _nearest_centroid(x: np.ndarray, cent: np.ndarray, block: int = 8192) -> np.ndarray:
+    """In blocks of rows: all the products at once would be 3 GB at a million faces."""
+    return np.concatenate(
+        [np.argmax(x[s : s + block] @ cent.T, axis=1) for s in range(0, len(x), block)]
+    )
 
 
 class _Clusters:
