@@ -151,14 +151,32 @@ def test_mutual_rounds_give_what_the_pair_at_a_time_loop_gives(monkeypatch):
     params = ClusterParams(threshold=1.0, min_size=1)
     fast = agglomerate(x, np.arange(len(x)), params)
 
-    def no_rounds(cl, a, b, threshold):
-        return cluster._cluster_edges(cl, a, b, np.zeros(0, np.int64))[:2]
-
-    monkeypatch.setattr(cluster, "_mutual_rounds", no_rounds)
+    monkeypatch.setattr(cluster, "_mutual_rounds", _no_rounds)
     slow = agglomerate(x, np.arange(len(x)), params)
     as_sets = [{frozenset(np.nonzero(r == v)[0]) for v in np.unique(r)} for r in (fast, slow)]
     assert as_sets[0] == as_sets[1]
     assert 20 < len(as_sets[0]) < 300  # a real clustering: neither all apart nor all together
+
+
+def _no_rounds(cl, a, b, threshold):
+    """No vectorised rounds: the pair-at-a-time loop does every merge."""
+    return cluster._cluster_edges(cl, a, b, np.zeros(0, np.int64))[:2]
+
+
+def _constraints(truth: np.ndarray, seed: int):
+    """Photos of ~2 faces (many pairs kept apart), pinned people, rows that came from a
+    person, and "not this person" rows: (photos, tags, forbidden, origins)."""
+    rng = np.random.default_rng(seed)
+    n = len(truth)
+    photos = rng.integers(0, n // 2, n)
+    tags = np.full(n, cluster.NO_TAG, np.int64)
+    pinned = rng.choice(n, n // 40, replace=False)
+    tags[pinned] = truth[pinned] % 7 + 1000
+    origins = np.full(n, cluster.NO_TAG, np.int64)
+    came = rng.choice(n, n // 10, replace=False)
+    origins[came] = 1000 + rng.integers(0, 7, len(came))
+    forbidden = {int(i): {1000 + int(truth[i] + 1) % 7} for i in rng.choice(n, n // 20)}
+    return photos, tags, forbidden, origins
 
 
 def _full_rounds(cl, a, b, threshold, min_share=0.02, max_rounds=100):
@@ -211,19 +229,10 @@ def test_incremental_rounds_give_the_full_rounds_labels_face_for_face(
     with pinned people, "not this person", "not the same person" and several faces a photo,
     the labels equal those of the rounds that recompute everything."""
     monkeypatch.setattr(cluster, "EXACT_LIMIT", exact_limit)
-    rng = np.random.default_rng(seed)
     x, truth = people_embeddings(120, 20, spread=0.9, seed=seed)
     n = len(x)
-    photos = rng.integers(0, n // 2, n)  # ~2 faces a photo: many pairs kept apart
-    tags = np.full(n, cluster.NO_TAG, np.int64)
-    pinned = rng.choice(n, n // 40, replace=False)
-    tags[pinned] = truth[pinned] % 7 + 1000
-    origins = np.full(n, cluster.NO_TAG, np.int64)
-    came = rng.choice(n, n // 10, replace=False)
-    origins[came] = 1000 + rng.integers(0, 7, len(came))
-    forbidden = {int(i): {1000 + int(truth[i] + 1) % 7} for i in rng.choice(n, n // 20)}
-    params = ClusterParams(threshold=1.0, k=10)
-    args = (x, photos, params, tags, forbidden, origins)
+    photos, tags, forbidden, origins = _constraints(truth, seed)
+    args = (x, photos, ClusterParams(threshold=1.0, k=10), tags, forbidden, origins)
     fast = agglomerate(*args)
     monkeypatch.setattr(cluster, "_mutual_rounds", _full_rounds)
     slow = agglomerate(*args)
@@ -275,19 +284,10 @@ def test_bounds_of_big_clusters_change_no_label(monkeypatch, seed):
     BIG_ADJACENCY), pins, "not this person", people kept apart and shared photos included,
     the people equal those of computing every distance at every merge (which face is a
     cluster's root may differ: equal distances can surface in another order)."""
-    rng = np.random.default_rng(seed)
     x, truth = people_embeddings(40, 30, spread=1.0, seed=seed)
     n = len(x)
-    photos = rng.integers(0, n // 2, n)
-    tags = np.full(n, cluster.NO_TAG, np.int64)
-    pinned = rng.choice(n, n // 40, replace=False)
-    tags[pinned] = truth[pinned] % 7 + 1000
-    origins = np.full(n, cluster.NO_TAG, np.int64)
-    came = rng.choice(n, n // 10, replace=False)
-    origins[came] = 1000 + rng.integers(0, 7, len(came))
-    forbidden = {int(i): {1000 + int(truth[i] + 1) % 7} for i in rng.choice(n, n // 20)}
-    params = ClusterParams(threshold=1.1, k=12)
-    args = (x, photos, params, tags, forbidden, origins)
+    photos, tags, forbidden, origins = _constraints(truth, seed)
+    args = (x, photos, ClusterParams(threshold=1.1, k=12), tags, forbidden, origins)
     # Few merges in the rounds, so the loop (and its bounds) does the work.
     monkeypatch.setattr(cluster, "_mutual_rounds", _no_rounds)
     monkeypatch.setattr(cluster, "BIG_ADJACENCY", 10**9)
@@ -297,7 +297,3 @@ def test_bounds_of_big_clusters_change_no_label(monkeypatch, seed):
     as_sets = [{frozenset(np.nonzero(r == v)[0]) for v in np.unique(r)} for r in (every, bounded)]
     assert as_sets[0] == as_sets[1]
     assert 20 < len(as_sets[0]) < n // 2
-
-
-def _no_rounds(cl, a, b, threshold):
-    return cluster._cluster_edges(cl, a, b, np.zeros(0, np.int64))[:2]
