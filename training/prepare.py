@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from training.data import (
+    CELEB_DIR,
+    Item,
     default_cache_dir,
     default_data_dir,
     default_extra_dir,
@@ -85,6 +87,14 @@ def crop_one(path: str) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, str]
     best = min(dets, key=lambda d: np.hypot(*(_box_centre(d.box) - centre)))
     crop = align.align_face(loaded.rgb, best.landmarks, pad=PAD)
     return crop, np.array(best.box, np.float32), best.landmarks.astype(np.float32), ""
+
+
+def source_of(item: Item) -> str:
+    """The source a photo came from. A celebrity who is an LFW training person takes the LFW
+    identity (one person, one label), but the photo still counts for its own source."""
+    if CELEB_DIR.name in item.path.parts:
+        return "celeb"
+    return item.identity.split("/")[0]
 
 
 def _box_centre(box: tuple[float, float, float, float]) -> np.ndarray:
@@ -188,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         "train": len(items),
         "train_ok": int(ok.sum()),
         "identities": len({i.identity for i in items}),
-        "sources": dict(Counter(i.identity.split("/")[0] for i in items)),
+        "sources": dict(Counter(source_of(i) for i in items)),
         "lfw_eval": len(names),
         "lfw_eval_ok": int(eok.sum()),
     }

@@ -3,6 +3,7 @@ name, the in-the-wild tuning album's people held out, counts checked."""
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 import sys
@@ -156,6 +157,11 @@ def test_prepare_puts_no_evaluation_person_in_the_manifest(tmp_path):
     ]
     landmarks = np.load(cache / "train_landmarks.npy")
     assert all(ok) and landmarks.shape == (len(idents), 5, 2)
+    # Every celebrity photo counts for its source, the one filed under an LFW name too.
+    paths = [r.split("\t")[2] for r in (cache / "train_manifest.tsv").read_text().splitlines()[1:]]
+    counts = json.loads((cache / "prepare.json").read_text())["sources"]
+    assert counts["celeb"] == sum("celebrity_images" in p for p in paths)
+    assert sum("celebrity_images" in p for p in paths) > idents.count("celeb/Miley_Cyrus")
     # the pre-aligned 112 x 112 faces: landmarks in the photo's own pixels
     celeb = [k for k, i in enumerate(idents) if i.startswith("celeb/")]
     assert (landmarks[celeb] > 0).all() and (landmarks[celeb] < 112).all()
