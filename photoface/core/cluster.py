@@ -509,8 +509,7 @@ def _merge_loop(cl: _Clusters, adj: dict[int, set[int]], threshold: float) -> No
             more = ~todo & (lb <= lb[todo].min() + BOUND_SLACK)  # might still be the nearest
             lb[more] = cl.dist(o, ids[more])
             todo |= more
-        ver = ver.copy()
-        ver[todo] = version[ids[todo]]
+        ver[todo] = version[ids[todo]]  # ver is a copy: ver[live] above made it
         b.ids, b.lb, b.ver = ids, lb, ver
         return ids, lb
 
