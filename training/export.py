@@ -18,7 +18,7 @@ import json
 import shlex
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -32,13 +32,15 @@ from photoface.core.model_contract import (
     ModelInfo,
     meta_key,
 )
-from training import provenance
+from training import provenance, quantize
 from training.augment import MEAN, STD, to_tensor
 from training.checkpoint import load_checkpoint
 from training.data import default_cache_dir, default_data_dir
 from training.model import count_macs, count_params
 
 PARITY_ATOL = 1e-4
+
+Embed = Callable[[np.ndarray], np.ndarray]  # uint8 crops -> unit vectors
 
 
 class ExportError(Exception):
@@ -176,7 +178,7 @@ def train_command(cfg: dict) -> str:
 
 
 def mixed_figures(
-    model: torch.nn.Module,
+    embed: Embed,
     partners: list[Path],
     others: list[Path],
     args: argparse.Namespace,
@@ -185,12 +187,12 @@ def mixed_figures(
     """Score old-vs-new LFW pairs (one face embedded by each model) into `figures`; the ids of
     `others` whose mixed pairs score at least the older model's own accuracy (compatible)."""
     from photoface.core.embed import OnnxEmbedder
-    from training.evaluate import evaluate, evaluate_mixed, torch_embedder
+    from training.evaluate import evaluate, evaluate_mixed
 
     ok = set()
     for path in [*partners, *others]:
         old = OnnxEmbedder(path, batch_size=256)
-        mixed = evaluate_mixed(old.embed, torch_embedder(model), args.cache_dir, args.data)
+        mixed = evaluate_mixed(old.embed, embed, args.cache_dir, args.data)
         own = evaluate(old.embed, args.cache_dir, args.data)["aligned"]
         figures[f"mixed {old.info.model_id}-{args.model_id}"] = mixed.__dict__
         figures[f"own {old.info.model_id}"] = own.__dict__
@@ -210,15 +212,25 @@ Checked = tuple[ModelInfo, dict[str, dict], float]
 def write_checked(model: torch.nn.Module, ck: dict, args: argparse.Namespace, tmp: Path) -> Checked:
     """Export `model` to `tmp` with its metadata and check it as the app will read it: the
     ModelInfo written, the LFW figures (none with --threshold) and the largest difference from
-    PyTorch. Raises ExportError when the file is not what the app should get."""
+    PyTorch. With --int8 the float graph is checked, then quantized (`training.quantize`), and
+    the figures are the int8 file's own. Raises ExportError when the file is not what the app
+    should get."""
     to_onnx(model, tmp)
+    err = parity(model, tmp)
+    if err > PARITY_ATOL:
+        raise ExportError(f"onnxruntime differs from PyTorch by {err:.2e} (> {PARITY_ATOL})")
+    # The float file as the app reads it, first with the threshold still to be measured: its
+    # metadata and pre-processing are checked before anything is built on them.
+    draft = model_info(model, args, 1.0 if args.threshold is None else args.threshold, set())
+    write_metadata(tmp, draft.to_metadata())
+    err = max(err, read_back(model, tmp, draft))
+    from training.evaluate import evaluate, torch_embedder
+
+    embed = int8_in_place(model, tmp, args.cache_dir) if args.int8 else torch_embedder(model)
     figures: dict[str, dict] = {}
     threshold = args.threshold
     if threshold is None:
-        from training.evaluate import evaluate, torch_embedder
-
-        modes = ("aligned", "centre")
-        res = evaluate(torch_embedder(model), args.cache_dir, args.data, modes=modes)
+        res = evaluate(embed, args.cache_dir, args.data, modes=("aligned", "centre"))
         figures = {k: v.__dict__ for k, v in res.items()}
         threshold = res["aligned"].threshold
     compat = {c for c in args.compatible_with.split(",") if c}
@@ -229,10 +241,22 @@ def write_checked(model: torch.nn.Module, ck: dict, args: argparse.Namespace, tm
         compat.add(OnnxEmbedder(Path(harmonic)).info.model_id)
     if figures:  # LFW was scored (no --threshold given): old-vs-new pairs too
         partners = [Path(harmonic)] if harmonic else []
-        compat |= mixed_figures(model, partners, args.mixed_with, args, figures)
+        compat |= mixed_figures(embed, partners, args.mixed_with, args, figures)
+    info = model_info(model, args, threshold, compat)
+    write_metadata(tmp, info.to_metadata())
+    if args.int8:
+        check_metadata(tmp, info)
+    else:
+        err = max(err, read_back(model, tmp, info))
+    return info, figures, err
+
+
+def model_info(
+    model: torch.nn.Module, args: argparse.Namespace, threshold: float, compat: set[str]
+) -> ModelInfo:
     cluster = args.cluster_threshold
     # Thresholds to four decimals, as every export has written them.
-    info = ModelInfo(
+    return ModelInfo(
         model_id=args.model_id,
         input_size=CROP_SIZE,
         mean=(MEAN, MEAN, MEAN),
@@ -243,11 +267,63 @@ def write_checked(model: torch.nn.Module, ck: dict, args: argparse.Namespace, tm
         cluster_threshold=None if cluster is None else round(cluster, 4),
         flip_averaged=args.flip,
     )
-    write_metadata(tmp, info.to_metadata())
-    err = parity(model, tmp)
-    if err > PARITY_ATOL:
-        raise ExportError(f"onnxruntime differs from PyTorch by {err:.2e} (> {PARITY_ATOL})")
-    return info, figures, max(err, read_back(model, tmp, info))
+
+
+INT8_CARD = (
+    "onnxruntime static QDQ: int8 weights per output channel, uint8 activations with ranges "
+    f"measured on {quantize.CALIB_FACES} training crops (training/quantize.py); the figures "
+    "are the int8 file's"
+)
+INT8_MIN_COSINE = 0.99  # an int8 file's mean agreement with the float network on real crops
+
+
+def int8_in_place(model: torch.nn.Module, path: Path, cache: Path) -> Embed:
+    """Quantize the checked float file at `path` in place; returns the app's embedder of it.
+    Raises ExportError when there are no crops to calibrate on, or when the int8 network
+    departs from the float one on real crops."""
+    from photoface.core.embed import OnnxEmbedder
+    from training.augment import centre
+
+    try:
+        crops = np.ascontiguousarray(centre(quantize.calibration_crops(cache)))
+    except quantize.CalibrationMissing as e:
+        raise ExportError(str(e)) from None
+    x = to_tensor(crops).numpy()
+    batches = [x[i : i + 32] for i in range(0, len(x), 32)]
+    q = path.with_name(path.name + ".int8")
+    try:
+        quantize.quantize(path, q, batches, INPUT_NAME)
+        q.replace(path)
+    finally:
+        q.unlink(missing_ok=True)
+    app = OnnxEmbedder(path, batch_size=256)
+    with torch.no_grad():
+        ref = model(torch.from_numpy(x)).float().numpy()
+    cosine = float((app.embed(crops) * ref).sum(1).mean())
+    if cosine < INT8_MIN_COSINE:
+        raise ExportError(
+            f"the int8 network departs from the float one (mean cosine {cosine:.4f} < "
+            f"{INT8_MIN_COSINE} on {len(crops)} training crops)"
+        )
+    print(f"int8: mean cosine {cosine:.4f} with the float network on {len(crops)} training crops")
+    return app.embed
+
+
+def check_metadata(path: Path, written: ModelInfo) -> None:
+    """The file's metadata reads back through the app as written (read_back without the
+    float-exact embedding check, for an int8 file)."""
+    from photoface.core.embed import OnnxEmbedder
+    from photoface.errors import PhotofaceError
+
+    try:
+        app = OnnxEmbedder(path)
+    except PhotofaceError as e:
+        raise ExportError(f"the app cannot load it: {e}") from e
+    wrong = written.differences(app.info)
+    if wrong:
+        raise ExportError(
+            "its metadata reads back otherwise (written != read): " + "; ".join(wrong)
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -268,6 +344,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-install", action="store_true", help="only write to --out-dir/cache")
     ap.add_argument(
         "--flip", action="store_true", help="embed a face with its mirror image (twice the time)"
+    )
+    ap.add_argument(
+        "--int8",
+        action="store_true",
+        help="quantize the network to int8 (training.quantize; ~3x faster on CPUs with "
+        "VNNI); the figures are then the int8 file's",
     )
     ap.add_argument(
         "--mixed-with",
@@ -308,7 +390,8 @@ def main(argv: list[str] | None = None) -> int:
     card = {
         "model_id": args.model_id,
         "file": onnx_path.name,
-        "architecture": ("flip-averaged " if args.flip else "")
+        "architecture": ("int8 " if args.int8 else "")
+        + ("flip-averaged " if args.flip else "")
         + f"NN4-class {ARCH_NAMES[model.cfg.arch]}, "
         f"{count_params(model) / 1e6:.2f}M parameters, "
         f"{count_macs(model) / 1e6:.0f}M multiply-adds, {CROP_SIZE}x{CROP_SIZE} RGB in, "
@@ -329,6 +412,7 @@ def main(argv: list[str] | None = None) -> int:
         "lfw_protocol": "View-2 folds 0-4, threshold from the other 4 folds",
         "lfw": figures,
         "parity_max_abs_diff": err,
+        "quantization": INT8_CARD if args.int8 else None,
         "exported": time.strftime("%Y-%m-%d"),
         "commands": {
             "prepare": "python -m training.prepare",

@@ -111,3 +111,50 @@ def export_model():
     with torch.no_grad():
         model.head.bias.zero_()
     return model
+
+
+def calibration_cache(tmp_path: Path, faces: int = 64) -> Path:
+    """A cache holding training crops (random pixels) for --int8 to calibrate on."""
+    import numpy as np
+
+    cache = tmp_path / "cache"
+    cache.mkdir(exist_ok=True)
+    crops = np.random.default_rng(0).integers(0, 256, (faces, 112, 112, 3), dtype=np.uint8)
+    np.save(cache / "train_crops.npy", crops)
+    return cache
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_an_int8_export_runs_int8_and_embeds_as_the_network_does(tmp_path, exporting, flip):
+    import numpy as np
+
+    from training.augment import centre, to_tensor
+    from training.quantize import is_quantized
+
+    cache = calibration_cache(tmp_path)
+    assert run_export(tmp_path, "--int8", *(["--flip"] if flip else [])) == 0
+    path = exporting / "photoface-t-v2.onnx"
+    assert is_quantized(path)
+    app = OnnxEmbedder(path)
+    assert (app.info.model_id, app.info.threshold, app.info.flip_averaged) == ("t-v2", 1.2346, flip)
+    crops = np.ascontiguousarray(centre(np.load(cache / "train_crops.npy")))
+    model = export.load_checkpoint("ckpt.pt")[0]
+    with torch.no_grad():
+        x = to_tensor(crops)
+        ref = model(x) + (model(torch.flip(x, dims=[3])) if flip else 0)
+        ref = torch.nn.functional.normalize(ref, dim=1).numpy()
+    got = app.embed(crops)
+    assert float((got * ref).sum(1).mean()) > export.INT8_MIN_COSINE
+    assert np.abs(got - ref).max() > 1e-5  # int8 arithmetic, not the float graph
+    card = json.loads(path.with_suffix(".json").read_text())
+    assert card["architecture"].startswith("int8 ") and "512" in card["quantization"]
+
+
+def test_int8_without_training_crops_installs_nothing(tmp_path, exporting):
+    before = folder(exporting)
+    with pytest.raises(SystemExit) as e:
+        run_export(tmp_path, "--int8")
+    message = str(e.value.code)
+    assert "\n" not in message and "not installed" in message
+    assert "train_crops.npy" in message and "training.prepare" in message
+    assert folder(exporting) == before

@@ -71,9 +71,39 @@ BUNDLED = Path(__file__).resolve().parents[2] / "resources" / "models"
 def test_the_bundled_model_loads_back():
     import json
 
+    from training.quantize import is_quantized
+
     path = next(BUNDLED.glob("photoface-*.onnx"))
     card = json.loads(path.with_suffix(".json").read_text())
     arch = card["training"]["config"].get("arch", "inception")
     dst = build(ModelConfig(width=card["training"]["config"].get("width", 1.0), arch=arch))
     torch.manual_seed(0)
-    assert load_onnx_weights(dst, path, torch.randn(8, 3, 96, 96)) < 1e-4
+    # An int8 file computes in int8: its output is the loaded network's to rounding only.
+    tolerance = 0.2 if is_quantized(path) else 1e-4
+    assert load_onnx_weights(dst, path, torch.randn(8, 3, 96, 96)) < tolerance
+
+
+def test_an_int8_export_loads_back_its_dequantized_weights(tmp_path):
+    """An int8 file holds each weight as int8 values, a scale and a zero point, and its
+    convolutions are not in call order: each is matched to its module by the traced name."""
+    from training.from_onnx import _onnx_convs
+    from training.model import FlipAveraged
+    from training.quantize import is_quantized, quantize
+
+    src = _trained_like(2)
+    to_onnx(FlipAveraged(src).eval(), tmp_path / "f.onnx")
+    calib = torch.randn(32, 3, 96, 96)
+    quantize(tmp_path / "f.onnx", tmp_path / "q.onnx", [calib.numpy()], "input")
+    assert is_quantized(tmp_path / "q.onnx") and not is_quantized(tmp_path / "f.onnx")
+    float_order = [w.shape for _, w, _ in _onnx_convs(tmp_path / "f.onnx")[0]]
+    int8_order = [w.shape for _, w, _ in _onnx_convs(tmp_path / "q.onnx")[0]]
+    assert sorted(float_order) == sorted(int8_order) and float_order != int8_order
+    dst = build(ModelConfig(width=0.25))
+    diff = load_onnx_weights(dst, tmp_path / "q.onnx", calib)
+    assert 0 < diff < 0.2  # the file's int8 arithmetic against the same weights in float
+    flat = build(ModelConfig(width=0.25))
+    load_onnx_weights(flat, tmp_path / "f.onnx", calib)
+    x = torch.randn(4, 3, 96, 96)
+    with torch.no_grad():
+        cos = (dst.eval()(x) * flat.eval()(x)).sum(1)
+    assert cos.min() > 0.99  # int8 weights: the same function, to rounding
