@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -37,6 +38,9 @@ from training.augment import MEAN, STD, to_tensor
 from training.checkpoint import load_checkpoint
 from training.data import default_cache_dir, default_data_dir
 from training.model import count_macs, count_params
+
+if TYPE_CHECKING:
+    from photoface.core.embed import OnnxEmbedder
 
 PARITY_ATOL = 1e-4
 
@@ -93,18 +97,7 @@ def read_back(model: torch.nn.Module, path: Path, written: ModelInfo) -> float:
     ModelInfo as `written`, and a crop embedded by the app as PyTorch embeds it after training's
     own pre-processing (so the metadata's mean and std are training's). Returns the largest
     difference; raises ExportError when either check fails."""
-    from photoface.core.embed import OnnxEmbedder
-    from photoface.errors import PhotofaceError
-
-    try:
-        app = OnnxEmbedder(path)
-    except PhotofaceError as e:
-        raise ExportError(f"the app cannot load it: {e}") from e
-    wrong = written.differences(app.info)
-    if wrong:
-        raise ExportError(
-            "its metadata reads back otherwise (written != read): " + "; ".join(wrong)
-        )
+    app = check_metadata(path, written)
     crop = np.random.default_rng(0).integers(0, 256, (1, CROP_SIZE, CROP_SIZE, 3), np.uint8)
     with torch.no_grad():
         ref = model(to_tensor(crop)).float().numpy()
@@ -309,9 +302,9 @@ def int8_in_place(model: torch.nn.Module, path: Path, cache: Path) -> Embed:
     return app.embed
 
 
-def check_metadata(path: Path, written: ModelInfo) -> None:
-    """The file's metadata reads back through the app as written (read_back without the
-    float-exact embedding check, for an int8 file)."""
+def check_metadata(path: Path, written: ModelInfo) -> OnnxEmbedder:
+    """The app's embedder of the file, once its metadata reads back as written (read_back
+    without the float-exact embedding check, for an int8 file)."""
     from photoface.core.embed import OnnxEmbedder
     from photoface.errors import PhotofaceError
 
@@ -324,6 +317,7 @@ def check_metadata(path: Path, written: ModelInfo) -> None:
         raise ExportError(
             "its metadata reads back otherwise (written != read): " + "; ".join(wrong)
         )
+    return app
 
 
 def main(argv: list[str] | None = None) -> int:
