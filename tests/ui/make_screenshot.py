@@ -5,7 +5,8 @@
 The photos are `tests.ui.demo_photos` (two public-domain portraits, varied; never a face of the
 training or evaluation data). The bundled model groups the faces; as a user would, the two
 biggest people are then named. Nothing is moved by hand: the tiles show the app's own grouping,
-mistakes included (it splits one of the two). PHOTOFACE_MODEL may name another model.
+mistakes included (v4 split one of the two; v5 does not). PHOTOFACE_MODEL may name another
+model.
 """
 
 from __future__ import annotations
