@@ -35,13 +35,12 @@ Conv = tuple[str, np.ndarray, np.ndarray]  # the module it was traced from, weig
 
 def _onnx_convs(path: Path) -> tuple[list[Conv], dict[str, np.ndarray]]:
     """(module, weight, bias) of every distinct convolution in graph order, and every constant
-    by name
-    (the head's weight and bias among them). A flip-averaged export runs the network twice (the
-    face, then its mirror image); the tracer gives the second copy Identity nodes over the same
-    initializers, so each weight is followed back to its initializer and a convolution whose
-    weight was already seen is the second copy of one, not another layer. An int8 export
-    (`training.quantize`) holds each weight as int8 values, a scale and a zero point read
-    through a DequantizeLinear node: they are dequantized here."""
+    by name (the head's weight and bias among them). A flip-averaged export runs the network
+    twice (the face, then its mirror image); the tracer gives the second copy Identity nodes
+    over the same initializers, so each weight is followed back to its initializer and a
+    convolution whose weight was already seen is the second copy of one, not another layer. An
+    int8 export (`training.quantize`) holds each weight as int8 values, a scale and a zero point
+    read through a DequantizeLinear node: they are dequantized here."""
     import onnx
     from onnx import numpy_helper
 
