@@ -5,14 +5,15 @@
 Static quantization in QDQ form: per-channel int8 weights, uint8 activations whose ranges are
 measured on CALIB_FACES training crops (never LFW's or an album's), the pre-processing training
 uses. onnxruntime fuses each DequantizeLinear -> Conv -> QuantizeLinear into an integer
-convolution when it loads the file; on a CPU with VNNI that runs the network ~3x faster than
-float. The figures an export prints and stores are those of the int8 file itself.
+convolution when it loads the file; on this project's CPU (VNNI) that ran v5 2.4-2.8x faster
+than float (README). The figures an export prints and stores are those of the int8 file itself.
 
 Before quantizing, the tracer's Identity nodes (a flip-averaged export runs the network twice
 over the same weights, the second copy through Identities) are folded away, so each weight is
-one constant the quantizer can fold; and onnxruntime's own graph optimiser is not run over the
-file, so the convolutions stay in the order the exporter traced them in (`training.from_onnx`
-reads them back in that order).
+one constant the quantizer can fold. onnxruntime's own graph optimiser is not run over the file
+first, so each node keeps the name the tracer gave it: the quantizer does not keep the
+convolutions in call order, and `training.from_onnx` matches them to the network's modules by
+those names.
 """
 
 from __future__ import annotations
