@@ -394,6 +394,10 @@ def main(argv: list[str] | None = None) -> int:
 
     # -- done: what to do with it ------------------------------------------------------------------
     if world > 1:
+        # Both ranks leave together: a rank that tears gloo down while the other is still
+        # writing the checkpoint could die at exit ("terminate called without an active
+        # exception", SIGABRT) after a finished run.
+        torch.distributed.barrier()
         torch.distributed.destroy_process_group()
     log(f"done: {run.step} steps, {run.seen} images; checkpoint {ckpt}")
     log(f"export it: python -m training.export {ckpt} --model-id <id> [--no-install]")
