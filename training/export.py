@@ -212,14 +212,16 @@ def write_checked(model: torch.nn.Module, ck: dict, args: argparse.Namespace, tm
     err = parity(model, tmp)
     if err > PARITY_ATOL:
         raise ExportError(f"onnxruntime differs from PyTorch by {err:.2e} (> {PARITY_ATOL})")
-    # The float file as the app reads it, first with the threshold still to be measured: its
-    # metadata and pre-processing are checked before anything is built on them.
-    draft = model_info(model, args, 1.0 if args.threshold is None else args.threshold, set())
-    write_metadata(tmp, draft.to_metadata())
-    err = max(err, read_back(model, tmp, draft))
     from training.evaluate import evaluate, torch_embedder
 
-    embed = int8_in_place(model, tmp, args.cache_dir) if args.int8 else torch_embedder(model)
+    embed = torch_embedder(model)
+    if args.int8:
+        # The float file as the app reads it (the threshold still to be measured): its metadata
+        # and pre-processing are checked float-exact before it is quantized.
+        draft = model_info(model, args, 1.0 if args.threshold is None else args.threshold, set())
+        write_metadata(tmp, draft.to_metadata())
+        err = max(err, read_back(model, tmp, draft))
+        embed = int8_in_place(model, tmp, args.cache_dir)
     figures: dict[str, dict] = {}
     threshold = args.threshold
     if threshold is None:

@@ -5,8 +5,9 @@
 Static quantization in QDQ form: per-channel int8 weights, uint8 activations whose ranges are
 measured on CALIB_FACES training crops (never LFW's or an album's), the pre-processing training
 uses. onnxruntime fuses each DequantizeLinear -> Conv -> QuantizeLinear into an integer
-convolution when it loads the file; on this project's CPU (VNNI) that ran v5 2.4-2.8x faster
-than float (README). The figures an export prints and stores are those of the int8 file itself.
+convolution when it loads the file; on this project's CPU (VNNI) v5 ran 2.4-2.8x faster than
+the float v4, the same network shape (README). The figures an export prints and stores are
+those of the int8 file itself.
 
 Before quantizing, the tracer's Identity nodes (a flip-averaged export runs the network twice
 over the same weights, the second copy through Identities) are folded away, so each weight is
