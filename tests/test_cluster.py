@@ -179,10 +179,11 @@ def _constraints(truth: np.ndarray, seed: int):
     return photos, tags, forbidden, origins
 
 
-def _full_rounds(cl, a, b, threshold, min_share=0.02, max_rounds=100):
+def _full_rounds(cl, a, b, threshold, min_share=None, max_rounds=100):
     """The mutual rounds as they were before they went incremental: every round recomputes
     every edge. Kept as the reference the incremental rounds must give face for face."""
     n = len(cl.parent)
+    min_share = cluster.MIN_SHARE if min_share is None else min_share
     blocked = np.zeros(0, np.int64)
     for _ in range(max_rounds):
         a, b, blocked = cluster._cluster_edges(cl, a, b, blocked)
@@ -297,3 +298,19 @@ def test_bounds_of_big_clusters_change_no_label(monkeypatch, seed):
     as_sets = [{frozenset(np.nonzero(r == v)[0]) for v in np.unique(r)} for r in (every, bounded)]
     assert as_sets[0] == as_sets[1]
     assert 20 < len(as_sets[0]) < n // 2
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_where_the_rounds_stop_changes_no_person(monkeypatch, seed):
+    """The rounds hand over to the loop at MIN_SHARE, a speed setting only: stopping at once,
+    at 2% or after every round gives the same people, constraints and all."""
+    x, truth = people_embeddings(120, 20, spread=0.9, seed=seed)
+    photos, tags, forbidden, origins = _constraints(truth, seed)
+    args = (x, photos, ClusterParams(threshold=1.0, k=10), tags, forbidden, origins)
+    found = []
+    for share in (1.0, 0.02, 0.0):
+        monkeypatch.setattr(cluster, "MIN_SHARE", share)
+        labels = agglomerate(*args)
+        found.append({frozenset(np.nonzero(labels == v)[0]) for v in np.unique(labels)})
+    assert found[0] == found[1] == found[2]
+    assert 60 < len(found[0]) < len(x) // 2

@@ -261,3 +261,25 @@ def test_schema_2_gives_each_path_to_its_newest_content_and_a_scan_retires_the_g
         (tmp_path / "empty").mkdir()
         drain(scan(lib, tmp_path / "empty", detector=None, embedder=None))  # nothing to read
         assert lib.person(7).face_count == 2 and lib.counts()["retired"] == 1
+
+
+def test_schema_7_drops_the_person_index_its_successor_covers(tmp_path):
+    path = tmp_path / "v1.sqlite3"
+    _schema_1_library_with_a_ghost(path)
+    with Library(path) as lib:
+        indexes = {r[0] for r in lib.query("SELECT name FROM sqlite_master WHERE type='index'")}
+        assert "faces_person_live" in indexes and "faces_person" not in indexes
+        # a person's faces are still found through an index, not by reading every face
+        sql = "EXPLAIN QUERY PLAN SELECT id FROM faces WHERE person_id = 7"
+        plan = " ".join(str(r[-1]) for r in lib.query(sql))
+        assert "INDEX faces_person_live (person_id=?)" in plan
+        assert lib.person(7).face_count == 2
+        # deleting a person looks its faces up by the same index (ON DELETE SET NULL)
+        with lib.db.transaction() as c:
+            c.execute("DELETE FROM people WHERE id = 7")
+        assert lib.query("SELECT COUNT(*) FROM faces WHERE person_id IS NULL") == [(3,)]
+
+
+def test_each_connection_keeps_a_64_mb_page_cache(tmp_path):
+    with Library(tmp_path / "lib.sqlite3") as lib:
+        assert lib.query("PRAGMA cache_size") == [(-64 * 1024,)]

@@ -34,6 +34,9 @@ def in_clause(n: int) -> str:
     return f"IN ({','.join('?' * n)})"
 
 
+CACHE_KIB = 64 * 1024  # the page cache of each connection
+
+
 class Database:
     """An open library file: checked, migrated, in WAL mode. Not thread-safe."""
 
@@ -65,6 +68,9 @@ class Database:
         try:
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = NORMAL")
+            # 64 MB of pages, not SQLite's 2 MB: a regroup's UPDATEs of a million faces walk
+            # the faces' indexes out of order (writing them: 15.3 s -> 10.7 s).
+            self.conn.execute(f"PRAGMA cache_size = {-CACHE_KIB}")
             schema.migrate(self.conn)
         except sqlite3.OperationalError as e:
             raise library_error(self.path, e) from e
