@@ -140,8 +140,9 @@ def update_labels(ci: ClusterArrays, params: ClusterParams) -> Labels:
     counts = np.bincount(at, minlength=len(people)).astype(np.int64)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     sums = np.zeros((len(people), x.shape[1]), np.float64)
-    if len(people):
-        sums = np.add.reduceat(x[has][order].astype(np.float64), starts, axis=0)
+    if len(people):  # one gather, not two (reduceat's own cast to float64 is 3x slower)
+        rows = np.nonzero(has)[0][order]
+        sums = np.add.reduceat(x[rows].astype(np.float64), starts, axis=0)
     # (person row, photo) pairs taken, as one int each: a set per person costs seconds here.
     span = int(ci.photo_ids.max()) + 1
     taken = set((at * span + ci.photo_ids[has]).tolist())
